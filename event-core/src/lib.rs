@@ -1,0 +1,18 @@
+//! Keep Kubernetes Events past their TTL.
+//!
+//! Kubernetes deletes Events an hour after their last update (`--event-ttl`; 60 minutes on Amazon
+//! EKS, where it cannot be changed). `event-core` watches them and ships every occurrence to
+//! durable sinks without losing or duplicating any across restarts:
+//!
+//! - [`Event`]: one normalized record for both `core/v1` and `events.k8s.io/v1` Events.
+//! - [`Sink`]: the small async contract a destination implements.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod event;
+pub mod sink;
+
+pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
+pub use sink::{BoxError, Rejection, Sink, SinkError};

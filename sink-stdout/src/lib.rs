@@ -1,0 +1,1 @@
+//! Prints events to stdout.

@@ -1,0 +1,1 @@
+//! Test infrastructure with real protocols.
