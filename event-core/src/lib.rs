@@ -12,7 +12,9 @@
 )]
 
 pub mod event;
+pub mod observed;
 pub mod sink;
 
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
+pub use observed::Observed;
 pub use sink::{BoxError, Rejection, Sink, SinkError};
