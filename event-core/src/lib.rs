@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod checkpoint;
 pub mod event;
 pub mod observed;
 pub mod sink;

@@ -1,0 +1,276 @@
+//! Where checkpoints are kept: the [`CheckpointStore`] trait and the atomic file store.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::Checkpoint;
+use super::state::FORMAT_VERSION;
+
+/// Why a checkpoint could not be loaded or saved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// Reading or writing the checkpoint failed (a full disk, missing permissions, ...).
+    #[error(
+        "checkpoint {path}: {action} failed: {source}; check that the directory exists, is writable and has free space"
+    )]
+    Io {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What was being done: `read`, `write`, `fsync`, `rename`.
+        action: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file exists but is not a checkpoint this version can read.
+    #[error(
+        "checkpoint {path} is corrupt or truncated ({source}); nothing was overwritten. Move it aside to start over: the first run then relists and may resend events that are still in the cluster"
+    )]
+    Corrupt {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file was written by a newer Event Keeper.
+    #[error(
+        "checkpoint {path} has format version {found}, newer than the {supported} this build reads; run the newer version or move the file aside"
+    )]
+    UnsupportedVersion {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// A store other than a file failed (a ConfigMap, a database, ...).
+    #[error("checkpoint store {store} failed: {message}")]
+    Backend {
+        /// Which store.
+        store: String,
+        /// What failed and what to do.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<crate::BoxError>,
+    },
+}
+
+/// Persists checkpoints. Implement it to keep the checkpoint somewhere other than a file.
+///
+/// `save` must be atomic: after a crash, `load` returns either the previous or the new
+/// checkpoint, never a mix.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    /// Loads the last saved checkpoint, or `None` when there is none yet.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError`] when the checkpoint exists but cannot be read or parsed.
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError>;
+
+    /// Saves a checkpoint, replacing the previous one atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError`] when it could not be written; the previous checkpoint stays intact.
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError>;
+}
+
+/// A checkpoint in one JSON file, replaced atomically: write a temp file beside it, fsync it,
+/// rename it over the old one, fsync the directory.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), event_core::checkpoint::CheckpointError> {
+/// use event_core::checkpoint::{CheckpointStore, FileCheckpointStore};
+///
+/// let store = FileCheckpointStore::new("/var/lib/event-keeper/checkpoint.json");
+/// let last = store.load().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct FileCheckpointStore {
+    path: PathBuf,
+}
+
+impl FileCheckpointStore {
+    /// A store at `path`; the file is created on the first save.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileCheckpointStore { path: path.into() }
+    }
+
+    /// The checkpoint file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for FileCheckpointStore {
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        let path = self.path.clone();
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(CheckpointError::Io {
+                    path,
+                    action: "read",
+                    source,
+                });
+            }
+        };
+        parse(&path, &bytes).map(Some)
+    }
+
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+        let bytes = serde_json::to_vec(checkpoint).map_err(|source| CheckpointError::Corrupt {
+            path: self.path.clone(),
+            source,
+        })?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+            .await
+            .map_err(|join| CheckpointError::Io {
+                path: self.path.clone(),
+                action: "write",
+                source: std::io::Error::other(join),
+            })?
+    }
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+    // Read the version first so that a newer format is reported as such, not as corruption.
+    #[derive(serde::Deserialize)]
+    struct VersionOnly {
+        version: u32,
+    }
+    if let Ok(v) = serde_json::from_slice::<VersionOnly>(bytes)
+        && v.version > FORMAT_VERSION
+    {
+        return Err(CheckpointError::UnsupportedVersion {
+            path: path.to_owned(),
+            found: v.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|source| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let io = |action: &'static str| {
+        let path = path.to_owned();
+        move |source| CheckpointError::Io {
+            path,
+            action,
+            source,
+        }
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(io("write"))?;
+        file.write_all(bytes).map_err(io("write"))?;
+        file.sync_all().map_err(io("fsync"))?;
+        std::fs::rename(&tmp, path).map_err(io("rename"))?;
+        // The rename is durable only once the directory entry is.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            d.sync_all().map_err(io("fsync"))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        // A half-written temp file would waste the space a retry needs.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::SeenEvent;
+
+    fn sample() -> Checkpoint {
+        let mut cp = Checkpoint::empty();
+        cp.resume.insert("events@*".into(), 77);
+        cp.events.insert(
+            "u".into(),
+            SeenEvent {
+                resource_version: 70,
+                last_seen: 5,
+            },
+        );
+        cp
+    }
+
+    #[tokio::test]
+    async fn missing_file_loads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileCheckpointStore::new(dir.path().join("cp.json"));
+        assert!(store.load().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn saves_and_loads_back_leaving_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileCheckpointStore::new(dir.path().join("cp.json"));
+        let cp = sample();
+        store.save(&cp).await.unwrap();
+        assert_eq!(store.load().await.unwrap(), Some(cp));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("cp.json")]);
+    }
+
+    #[tokio::test]
+    async fn truncated_file_is_reported_as_corrupt_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.json");
+        let full = serde_json::to_vec(&sample()).unwrap();
+        std::fs::write(&path, &full[..full.len() / 2]).unwrap();
+        let err = FileCheckpointStore::new(&path).load().await.unwrap_err();
+        assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("Move it aside"));
+        assert_eq!(std::fs::read(&path).unwrap(), &full[..full.len() / 2]);
+    }
+
+    #[tokio::test]
+    async fn newer_format_is_refused_by_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.json");
+        std::fs::write(&path, r#"{"version":99,"anything":true}"#).unwrap();
+        let err = FileCheckpointStore::new(&path).load().await.unwrap_err();
+        assert!(matches!(err, CheckpointError::UnsupportedVersion { found: 99, .. }));
+    }
+
+    #[tokio::test]
+    async fn failed_save_keeps_the_previous_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.json");
+        let store = FileCheckpointStore::new(&path);
+        let cp = sample();
+        store.save(&cp).await.unwrap();
+        // A directory where the temp file should go makes the write fail.
+        std::fs::create_dir(dir.path().join("cp.json.tmp")).unwrap();
+        let mut newer = cp.clone();
+        newer.resume.insert("events@*".into(), 99);
+        assert!(store.save(&newer).await.is_err());
+        assert_eq!(store.load().await.unwrap(), Some(cp));
+    }
+}
