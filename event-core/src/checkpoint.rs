@@ -19,6 +19,7 @@ mod ledger;
 mod state;
 mod store;
 
+pub(crate) use ledger::Phase;
 pub use ledger::{Ledger, LedgerConfig, Ticket};
 pub use state::{Checkpoint, SeenEvent};
 pub use store::{CheckpointError, CheckpointStore, FileCheckpointStore};

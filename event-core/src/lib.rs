@@ -13,9 +13,15 @@
 
 pub mod checkpoint;
 pub mod event;
+pub mod metrics;
 pub mod observed;
+pub mod retry;
 pub mod sink;
+pub mod source;
+mod tracked;
 
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use observed::Observed;
 pub use sink::{BoxError, Rejection, Sink, SinkError};
+pub use source::{ApiChoice, EventStream, EventStreamConfig, WatchError};
+pub use tracked::Tracked;

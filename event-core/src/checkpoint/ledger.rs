@@ -86,7 +86,10 @@ impl SourceState {
         match self.in_flight.first_key_value() {
             Some((&oldest, _)) => {
                 let before_oldest = oldest.saturating_sub(1);
-                Some(self.observed.map_or(before_oldest, |o| o.min(before_oldest)))
+                Some(
+                    self.observed
+                        .map_or(before_oldest, |o| o.min(before_oldest)),
+                )
             }
             None => self.observed,
         }
@@ -214,7 +217,10 @@ impl Ledger {
 
     /// The resourceVersion from which `source` can resume watching without loss, if known.
     pub fn resume_point(&self, source: &str) -> Option<u64> {
-        self.lock().sources.get(source).and_then(SourceState::resume_point)
+        self.lock()
+            .sources
+            .get(source)
+            .and_then(SourceState::resume_point)
     }
 
     /// The last acknowledged resourceVersion of the event `uid`, if any.
@@ -297,7 +303,11 @@ impl Ledger {
     /// Records that the event `uid` was deleted (its TTL expired) at `rv`.
     pub(crate) fn deleted(&self, source: &Arc<str>, uid: &str, rv: u64) {
         let mut state = self.lock();
-        observe_in(state.sources.entry(source.clone()).or_default(), Phase::Watch, rv);
+        observe_in(
+            state.sources.entry(source.clone()).or_default(),
+            Phase::Watch,
+            rv,
+        );
         state.tombstones.push((source.clone(), rv, Box::from(uid)));
     }
 
@@ -458,7 +468,10 @@ mod tests {
         l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
         let pending = l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap();
         l.deleted(&src(), "a", 12);
-        assert!(l.snapshot().events.contains_key("a"), "b is still in flight");
+        assert!(
+            l.snapshot().events.contains_key("a"),
+            "b is still in flight"
+        );
         pending.ack();
         let cp = l.snapshot();
         assert!(!cp.events.contains_key("a"));
@@ -470,7 +483,9 @@ mod tests {
         let l = Ledger::new(LedgerConfig::default().prune_after(Duration::from_secs(3600)));
         let old = now() - jiff::SignedDuration::from_hours(2);
         l.offer(&src(), Phase::Watch, "old", 10, old).unwrap().ack();
-        l.offer(&src(), Phase::Watch, "new", 11, now()).unwrap().ack();
+        l.offer(&src(), Phase::Watch, "new", 11, now())
+            .unwrap()
+            .ack();
         let cp = l.snapshot();
         assert!(!cp.events.contains_key("old"));
         assert!(cp.events.contains_key("new"));
@@ -482,7 +497,15 @@ mod tests {
         l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
         let restored = Ledger::from_checkpoint(l.snapshot(), LedgerConfig::default());
         assert_eq!(restored.resume_point("events@*"), Some(10));
-        assert!(restored.offer(&src(), Phase::Watch, "a", 10, now()).is_none());
-        assert!(restored.offer(&src(), Phase::Watch, "a", 13, now()).is_some());
+        assert!(
+            restored
+                .offer(&src(), Phase::Watch, "a", 10, now())
+                .is_none()
+        );
+        assert!(
+            restored
+                .offer(&src(), Phase::Watch, "a", 13, now())
+                .is_some()
+        );
     }
 }

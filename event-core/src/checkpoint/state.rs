@@ -110,7 +110,8 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields() {
-        let json = r#"{"version":1,"savedAt":"2026-11-24T10:00:00Z","resume":{},"events":{},"extra":1}"#;
+        let json =
+            r#"{"version":1,"savedAt":"2026-11-24T10:00:00Z","resume":{},"events":{},"extra":1}"#;
         assert!(serde_json::from_str::<Checkpoint>(json).is_err());
     }
 }

@@ -256,7 +256,10 @@ mod tests {
         let path = dir.path().join("cp.json");
         std::fs::write(&path, r#"{"version":99,"anything":true}"#).unwrap();
         let err = FileCheckpointStore::new(&path).load().await.unwrap_err();
-        assert!(matches!(err, CheckpointError::UnsupportedVersion { found: 99, .. }));
+        assert!(matches!(
+            err,
+            CheckpointError::UnsupportedVersion { found: 99, .. }
+        ));
     }
 
     #[tokio::test]

@@ -1,0 +1,277 @@
+//! Counters for `/metrics`, defined in one place so names never drift.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Metric names, as exposed in the Prometheus text format.
+pub mod names {
+    /// Occurrences received from the watch (after deduplication).
+    pub const EVENTS_RECEIVED: &str = "event_keeper_events_received_total";
+    /// Occurrences dropped by filters.
+    pub const EVENTS_FILTERED: &str = "event_keeper_events_filtered_total";
+    /// Occurrences stored by a sink (label `sink`).
+    pub const EVENTS_SENT: &str = "event_keeper_events_sent_total";
+    /// Occurrences refused by a sink (label `sink`).
+    pub const EVENTS_REJECTED: &str = "event_keeper_events_rejected_total";
+    /// Batches retried after a retryable error (label `sink`).
+    pub const BATCHES_RETRIED: &str = "event_keeper_batches_retried_total";
+    /// Batch sizes sent to a sink (label `sink`): sum, with count in `_count`.
+    pub const BATCH_SIZE: &str = "event_keeper_batch_size";
+    /// Batches waiting in a sink's queue (label `sink`).
+    pub const QUEUE_DEPTH: &str = "event_keeper_queue_depth";
+    /// Watch errors, each followed by a backoff and a retry.
+    pub const WATCH_ERRORS: &str = "event_keeper_watch_errors_total";
+    /// Full relists of the watched resources (first start, or after 410 Gone).
+    pub const WATCH_RELISTS: &str = "event_keeper_watch_relists_total";
+    /// 410 Gone answers: the history the watch wanted was compacted.
+    pub const WATCH_GONE: &str = "event_keeper_watch_gone_total";
+    /// Events changed while the watch could not resume, exported in their latest state.
+    pub const EVENTS_COALESCED: &str = "event_keeper_events_coalesced_total";
+    /// Objects from the API that could not be normalized.
+    pub const EVENTS_MALFORMED: &str = "event_keeper_events_malformed_total";
+    /// Unix time of the last successful checkpoint save.
+    pub const CHECKPOINT_SAVED: &str = "event_keeper_checkpoint_last_saved_seconds";
+    /// Checkpoint saves that failed.
+    pub const CHECKPOINT_ERRORS: &str = "event_keeper_checkpoint_errors_total";
+    /// Seconds between an event's last_seen and its acknowledgement by every sink (last batch).
+    pub const EVENT_LAG: &str = "event_keeper_event_lag_seconds";
+    /// Unix time of the last notification from the watch (progress, for readiness).
+    pub const WATCH_PROGRESS: &str = "event_keeper_watch_last_progress_seconds";
+}
+
+/// Reads one value of a sink's counters.
+type ReadCounter = fn(&SinkCounters) -> i64;
+
+/// Per-sink counters.
+#[derive(Debug, Default)]
+pub struct SinkCounters {
+    /// Events stored.
+    pub sent: AtomicU64,
+    /// Events refused.
+    pub rejected: AtomicU64,
+    /// Batches retried.
+    pub retried: AtomicU64,
+    /// Sum of batch sizes.
+    pub batch_events: AtomicU64,
+    /// Number of batches.
+    pub batches: AtomicU64,
+    /// Batches queued and not yet taken by the sink.
+    pub queue_depth: AtomicI64,
+}
+
+/// The process's counters. Cheap to clone; every clone shares the same values.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    received: AtomicU64,
+    filtered: AtomicU64,
+    watch_errors: AtomicU64,
+    relists: AtomicU64,
+    gone: AtomicU64,
+    coalesced: AtomicU64,
+    malformed: AtomicU64,
+    checkpoint_saved: AtomicI64,
+    checkpoint_errors: AtomicU64,
+    event_lag_ms: AtomicI64,
+    watch_progress: AtomicI64,
+    sinks: Mutex<BTreeMap<String, Arc<SinkCounters>>>,
+}
+
+macro_rules! counter {
+    ($(#[$doc:meta])* $inc:ident, $get:ident, $field:ident) => {
+        $(#[$doc])*
+        pub fn $inc(&self, n: u64) {
+            self.inner.$field.fetch_add(n, Ordering::Relaxed);
+        }
+
+        /// The current value of the counter of the same name.
+        pub fn $get(&self) -> u64 {
+            self.inner.$field.load(Ordering::Relaxed)
+        }
+    };
+}
+
+impl Metrics {
+    counter!(
+        /// Adds to the events received.
+        add_received, received, received
+    );
+    counter!(
+        /// Adds to the events dropped by filters.
+        add_filtered, filtered, filtered
+    );
+    counter!(
+        /// Adds to the watch errors.
+        add_watch_errors, watch_errors, watch_errors
+    );
+    counter!(
+        /// Adds to the relists.
+        add_relists, relists, relists
+    );
+    counter!(
+        /// Adds to the 410 Gone answers.
+        add_gone, gone, gone
+    );
+    counter!(
+        /// Adds to the events exported coalesced after a relist.
+        add_coalesced, coalesced, coalesced
+    );
+    counter!(
+        /// Adds to the objects that could not be normalized.
+        add_malformed, malformed, malformed
+    );
+    counter!(
+        /// Adds to the failed checkpoint saves.
+        add_checkpoint_errors, checkpoint_errors, checkpoint_errors
+    );
+
+    /// The counters of one sink, created on first use.
+    pub fn sink(&self, name: &str) -> Arc<SinkCounters> {
+        let mut sinks = self
+            .inner
+            .sinks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sinks.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// Records a successful checkpoint save at `unix_seconds`.
+    pub fn checkpoint_saved(&self, unix_seconds: i64) {
+        self.inner
+            .checkpoint_saved
+            .store(unix_seconds, Ordering::Relaxed);
+    }
+
+    /// Unix time of the last successful checkpoint save, 0 if none.
+    pub fn last_checkpoint_save(&self) -> i64 {
+        self.inner.checkpoint_saved.load(Ordering::Relaxed)
+    }
+
+    /// Records the lag of the newest acknowledged event.
+    pub fn set_event_lag_ms(&self, ms: i64) {
+        self.inner.event_lag_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Records watch progress at `unix_seconds`.
+    pub fn watch_progress(&self, unix_seconds: i64) {
+        self.inner
+            .watch_progress
+            .store(unix_seconds, Ordering::Relaxed);
+    }
+
+    /// Unix time of the last notification from the watch, 0 if none.
+    pub fn last_watch_progress(&self) -> i64 {
+        self.inner.watch_progress.load(Ordering::Relaxed)
+    }
+
+    /// Renders every metric in the Prometheus text exposition format.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::new();
+        let i = &self.inner;
+        let counters = [
+            (names::EVENTS_RECEIVED, &i.received),
+            (names::EVENTS_FILTERED, &i.filtered),
+            (names::WATCH_ERRORS, &i.watch_errors),
+            (names::WATCH_RELISTS, &i.relists),
+            (names::WATCH_GONE, &i.gone),
+            (names::EVENTS_COALESCED, &i.coalesced),
+            (names::EVENTS_MALFORMED, &i.malformed),
+            (names::CHECKPOINT_ERRORS, &i.checkpoint_errors),
+        ];
+        for (name, value) in counters {
+            let _ = writeln!(
+                out,
+                "# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        let gauges = [
+            (
+                names::CHECKPOINT_SAVED,
+                i.checkpoint_saved.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                names::WATCH_PROGRESS,
+                i.watch_progress.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                names::EVENT_LAG,
+                i.event_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+            ),
+        ];
+        for (name, value) in gauges {
+            let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
+        }
+        let sinks = i
+            .sinks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let per_sink: [(&str, &str, ReadCounter); 5] = [
+            (names::EVENTS_SENT, "counter", |c| {
+                c.sent.load(Ordering::Relaxed) as i64
+            }),
+            (names::EVENTS_REJECTED, "counter", |c| {
+                c.rejected.load(Ordering::Relaxed) as i64
+            }),
+            (names::BATCHES_RETRIED, "counter", |c| {
+                c.retried.load(Ordering::Relaxed) as i64
+            }),
+            (names::QUEUE_DEPTH, "gauge", |c| {
+                c.queue_depth.load(Ordering::Relaxed)
+            }),
+            (names::BATCH_SIZE, "summary", |c| {
+                c.batch_events.load(Ordering::Relaxed) as i64
+            }),
+        ];
+        for (name, kind, read) in per_sink {
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (sink, c) in sinks.iter() {
+                let suffix = if kind == "summary" { "_sum" } else { "" };
+                let _ = writeln!(out, "{name}{suffix}{{sink=\"{sink}\"}} {}", read(c));
+                if kind == "summary" {
+                    let _ = writeln!(
+                        out,
+                        "{name}_count{{sink=\"{sink}\"}} {}",
+                        c.batches.load(Ordering::Relaxed)
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_per_sink_series() {
+        let m = Metrics::default();
+        m.add_received(3);
+        m.sink("file").sent.fetch_add(2, Ordering::Relaxed);
+        let text = m.render_prometheus();
+        assert!(
+            text.contains("event_keeper_events_received_total 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("event_keeper_events_sent_total{sink=\"file\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE event_keeper_queue_depth gauge"));
+    }
+
+    #[test]
+    fn clones_share_values() {
+        let m = Metrics::default();
+        m.clone().add_gone(1);
+        assert_eq!(m.gone(), 1);
+    }
+}

@@ -1,0 +1,56 @@
+//! [`Tracked`]: an event on its way to the sinks, with its acknowledgement ticket.
+
+use std::ops::Deref;
+
+use crate::checkpoint::Ticket;
+use crate::{Event, Observed};
+
+/// An [`Event`] yielded by an [`EventStream`](crate::EventStream), carrying the [`Ticket`] that
+/// records it in the checkpoint once every sink stored it.
+///
+/// Filters built with [`EventStreamExt`](crate::EventStreamExt) settle the ticket of what they
+/// drop; the [`Pipeline`](crate::Pipeline) settles the rest. Derefs to the [`Event`].
+#[derive(Debug)]
+pub struct Tracked {
+    event: Event,
+    ticket: Option<Ticket>,
+}
+
+impl Tracked {
+    pub(crate) fn new(event: Event, ticket: Option<Ticket>) -> Self {
+        Tracked { event, ticket }
+    }
+
+    /// An event that no checkpoint tracks (tests, replays from an archive).
+    pub fn untracked(event: Event) -> Self {
+        Tracked {
+            event,
+            ticket: None,
+        }
+    }
+
+    /// Splits the item into its event and its ticket (`None` when untracked).
+    pub fn into_parts(self) -> (Event, Option<Ticket>) {
+        (self.event, self.ticket)
+    }
+}
+
+impl Deref for Tracked {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl Observed for Tracked {
+    fn event(&self) -> &Event {
+        &self.event
+    }
+
+    fn dismiss(self) {
+        if let Some(ticket) = self.ticket {
+            ticket.dismiss();
+        }
+    }
+}
