@@ -15,13 +15,17 @@ pub mod checkpoint;
 pub mod event;
 pub mod metrics;
 pub mod observed;
+pub mod pipeline;
 pub mod retry;
 pub mod sink;
 pub mod source;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 mod tracked;
 
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use observed::Observed;
+pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};
 pub use sink::{BoxError, Rejection, Sink, SinkError};
 pub use source::{ApiChoice, EventStream, EventStreamConfig, WatchError};
 pub use tracked::Tracked;

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 pub mod names {
     /// Occurrences received from the watch (after deduplication).
     pub const EVENTS_RECEIVED: &str = "event_keeper_events_received_total";
+    /// Occurrences every sink is done with (stored, or refused and routed).
+    pub const EVENTS_ACKNOWLEDGED: &str = "event_keeper_events_acknowledged_total";
     /// Occurrences dropped by filters.
     pub const EVENTS_FILTERED: &str = "event_keeper_events_filtered_total";
     /// Occurrences stored by a sink (label `sink`).
@@ -70,6 +72,7 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 struct Inner {
     received: AtomicU64,
+    acknowledged: AtomicU64,
     filtered: AtomicU64,
     watch_errors: AtomicU64,
     relists: AtomicU64,
@@ -101,6 +104,10 @@ impl Metrics {
     counter!(
         /// Adds to the events received.
         add_received, received, received
+    );
+    counter!(
+        /// Adds to the events every sink is done with.
+        add_acknowledged, acknowledged, acknowledged
     );
     counter!(
         /// Adds to the events dropped by filters.
@@ -176,6 +183,7 @@ impl Metrics {
         let i = &self.inner;
         let counters = [
             (names::EVENTS_RECEIVED, &i.received),
+            (names::EVENTS_ACKNOWLEDGED, &i.acknowledged),
             (names::EVENTS_FILTERED, &i.filtered),
             (names::WATCH_ERRORS, &i.watch_errors),
             (names::WATCH_RELISTS, &i.relists),

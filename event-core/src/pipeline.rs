@@ -1,0 +1,347 @@
+//! [`Pipeline`]: runs an event stream into sinks without losing or repeating an occurrence.
+//!
+//! ```text
+//! stream ─▶ batcher (max events / max wait) ─┬─▶ queue ─▶ worker ─▶ sink A ─┐
+//!                                            └─▶ queue ─▶ worker ─▶ sink B ─┴─▶ ack ─▶ ledger ─▶ checkpoint
+//! ```
+//!
+//! Each sink has a bounded queue: a slow sink slows the stream (and so the watch), it never
+//! drops. Retryable errors are retried with jittered exponential backoff; refused events go to
+//! the dead-letter sink or are logged and counted; a fatal error stops the pipeline. A batch is
+//! acknowledged in the ledger once every sink is done with it, and only acknowledged occurrences
+//! reach the checkpoint. Shutdown stops reading, drains the queues within a bound, flushes the
+//! sinks and saves the checkpoint; whatever did not drain in time is replayed after a restart.
+
+mod batch;
+mod batcher;
+mod checkpointer;
+mod config;
+mod worker;
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use futures::Stream;
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use config::PipelineConfig;
+
+use crate::checkpoint::{CheckpointStore, Ledger};
+use crate::metrics::Metrics;
+use crate::{Event, Sink, SinkError, Tracked};
+use checkpointer::Checkpointer;
+use worker::Worker;
+
+/// Why a pipeline stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// A sink failed in a way retrying cannot fix. Nothing it did not store was acknowledged, so
+    /// a restart resends it.
+    #[error(
+        "sink {sink} failed and the pipeline stopped (unacknowledged events will be resent after a restart): {source}"
+    )]
+    SinkFailed {
+        /// The sink's name.
+        sink: String,
+        /// Its error.
+        #[source]
+        source: SinkError,
+    },
+    /// The pipeline was built without a sink.
+    #[error("the pipeline has no sink: add at least one with Pipeline::sink")]
+    NoSinks,
+    /// A pipeline task panicked.
+    #[error("a pipeline task panicked: {0}")]
+    TaskPanicked(String),
+}
+
+/// A per-sink routing rule: the sink receives only the events it matches.
+#[derive(Clone)]
+pub(crate) struct Route(Arc<dyn Fn(&Event) -> bool + Send + Sync>);
+
+impl Route {
+    fn matches(&self, event: &Event) -> bool {
+        (self.0)(event)
+    }
+}
+
+struct SinkSlot {
+    sink: Box<dyn Sink>,
+    route: Option<Route>,
+}
+
+/// Runs a stream of [`Tracked`] events into one or more sinks.
+///
+/// ```no_run
+/// # async fn demo(events: event_core::EventStream, sink: impl event_core::Sink + 'static)
+/// # -> Result<(), Box<dyn std::error::Error>> {
+/// use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
+/// use event_core::pipeline::{shutdown_on_signals, Pipeline};
+///
+/// let ledger = Ledger::new(LedgerConfig::default());
+/// let report = Pipeline::new(events)
+///     .sink(sink)
+///     .checkpoint(ledger, FileCheckpointStore::new("checkpoint.json"))
+///     .run(shutdown_on_signals())
+///     .await?;
+/// println!("stored {} events", report.acknowledged);
+/// # Ok(()) }
+/// ```
+#[must_use = "a pipeline does nothing until run"]
+pub struct Pipeline<S> {
+    source: S,
+    sinks: Vec<SinkSlot>,
+    dead_letter: Option<Box<dyn Sink>>,
+    checkpoint: Option<(Ledger, Arc<dyn CheckpointStore>)>,
+    config: PipelineConfig,
+    metrics: Metrics,
+}
+
+/// What a pipeline did, returned when it stops.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PipelineReport {
+    /// Occurrences that every sink was done with (stored, or refused and routed).
+    pub acknowledged: u64,
+    /// Occurrences still in flight when the pipeline stopped; they are resent after a restart.
+    pub unacknowledged: u64,
+    /// Whether the final checkpoint save succeeded.
+    pub checkpoint_saved: bool,
+}
+
+impl<S, E> Pipeline<S>
+where
+    S: Stream<Item = Result<Tracked, E>> + Send + Unpin + 'static,
+    E: Display + Send + 'static,
+{
+    /// A pipeline reading from `source`.
+    pub fn new(source: S) -> Self {
+        Pipeline {
+            source,
+            sinks: Vec::new(),
+            dead_letter: None,
+            checkpoint: None,
+            config: PipelineConfig::default(),
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// Adds a sink that receives every event.
+    pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
+        self.sinks.push(SinkSlot {
+            sink: Box::new(sink),
+            route: None,
+        });
+        self
+    }
+
+    /// Adds a sink that receives only the events `route` matches; the others count as done for
+    /// it.
+    pub fn routed_sink(
+        mut self,
+        sink: impl Sink + 'static,
+        route: impl Fn(&Event) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.sinks.push(SinkSlot {
+            sink: Box::new(sink),
+            route: Some(Route(Arc::new(route))),
+        });
+        self
+    }
+
+    /// Where events refused by a sink go. Without one, they are logged and counted.
+    pub fn dead_letter(mut self, sink: impl Sink + 'static) -> Self {
+        self.dead_letter = Some(Box::new(sink));
+        self
+    }
+
+    /// Saves `ledger` to `store` every `checkpoint_interval` and at shutdown. The ledger must be
+    /// the one the source offers its occurrences to.
+    pub fn checkpoint(mut self, ledger: Ledger, store: impl CheckpointStore + 'static) -> Self {
+        self.checkpoint = Some((ledger, Arc::new(store)));
+        self
+    }
+
+    /// Replaces the default [`PipelineConfig`].
+    pub fn config(mut self, config: PipelineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Counts into `metrics` (share it with the source and the `/metrics` endpoint).
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Runs until the source ends or `shutdown` is cancelled, then drains within
+    /// `shutdown_timeout`, flushes the sinks and saves the checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::SinkFailed`] when a sink fails fatally; [`PipelineError::NoSinks`].
+    pub async fn run(self, shutdown: CancellationToken) -> Result<PipelineReport, PipelineError> {
+        if self.sinks.is_empty() {
+            return Err(PipelineError::NoSinks);
+        }
+        let config = Arc::new(self.config);
+        let metrics = self.metrics;
+        let stop = shutdown.child_token();
+        let hard_stop = CancellationToken::new();
+        let dead_letter = self.dead_letter.map(|s| Arc::new(Mutex::new(s)));
+        let acked_before = metrics.acknowledged();
+
+        let mut workers = JoinSet::new();
+        let mut queues = Vec::with_capacity(self.sinks.len());
+        for slot in self.sinks {
+            let (tx, rx) = mpsc::channel(config.queue_batches);
+            let counters = metrics.sink(slot.sink.name());
+            queues.push(batcher::Queue {
+                tx,
+                counters: counters.clone(),
+            });
+            workers.spawn(
+                Worker {
+                    sink: slot.sink,
+                    queue: rx,
+                    ctx: worker::WorkerCtx {
+                        route: slot.route,
+                        dead_letter: dead_letter.clone(),
+                        config: config.clone(),
+                        metrics: metrics.clone(),
+                        counters,
+                        hard_stop: hard_stop.clone(),
+                    },
+                }
+                .run(),
+            );
+        }
+
+        let checkpointer = self.checkpoint.map(|(ledger, store)| Checkpointer {
+            ledger,
+            store,
+            metrics: metrics.clone(),
+        });
+        let checkpoint_done = CancellationToken::new();
+        let periodic = checkpointer.as_ref().map(|c| {
+            let periodic = Checkpointer {
+                ledger: c.ledger.clone(),
+                store: c.store.clone(),
+                metrics: metrics.clone(),
+            };
+            tokio::spawn(periodic.run(config.checkpoint_interval, checkpoint_done.clone()))
+        });
+
+        let batcher = tokio::spawn(batcher::run(
+            self.source,
+            queues,
+            config.clone(),
+            stop.clone(),
+            hard_stop.clone(),
+        ));
+
+        // Until the batcher ends (source over or shutdown), watch for a worker failing.
+        let mut failure: Option<PipelineError> = None;
+        let mut batcher = batcher;
+        loop {
+            tokio::select! {
+                _ = &mut batcher => break,
+                Some(done) = workers.join_next() => {
+                    if let Some(error) = worker_error(done) {
+                        failure.get_or_insert(error);
+                        stop.cancel();
+                        hard_stop.cancel();
+                    }
+                }
+            }
+        }
+        if !hard_stop.is_cancelled() {
+            tracing::info!("draining sink queues");
+        }
+        let drained = tokio::time::timeout(config.shutdown_timeout, async {
+            while let Some(done) = workers.join_next().await {
+                if let Some(error) = worker_error(done) {
+                    failure.get_or_insert(error);
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                timeout_secs = config.shutdown_timeout.as_secs(),
+                "sinks did not drain in time; unacknowledged events will be resent after a restart"
+            );
+            hard_stop.cancel();
+            while workers.join_next().await.is_some() {}
+        }
+
+        checkpoint_done.cancel();
+        if let Some(handle) = periodic {
+            let _ = handle.await;
+        }
+        let (checkpoint_saved, unacknowledged) = match &checkpointer {
+            Some(c) => (c.save().await, c.ledger.in_flight() as u64),
+            None => (false, 0),
+        };
+        let report = PipelineReport {
+            acknowledged: metrics.acknowledged().saturating_sub(acked_before),
+            unacknowledged,
+            checkpoint_saved,
+        };
+        tracing::info!(?report, "pipeline stopped");
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+}
+
+fn worker_error(
+    done: Result<Result<(), PipelineError>, tokio::task::JoinError>,
+) -> Option<PipelineError> {
+    match done {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(join) => Some(PipelineError::TaskPanicked(join.to_string())),
+    }
+}
+
+/// A token cancelled at the first SIGTERM or Ctrl-C, for [`Pipeline::run`].
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested; draining");
+        trigger.cancel();
+    });
+    token
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops gracefully");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests;

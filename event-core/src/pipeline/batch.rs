@@ -1,0 +1,55 @@
+//! A batch shared by every sink: acknowledged once the last sink is done with it.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::checkpoint::Ticket;
+use crate::metrics::Metrics;
+use crate::{Event, Tracked};
+
+/// Events fanned out to every sink, with the tickets that acknowledge them.
+#[derive(Debug)]
+pub(super) struct Batch {
+    pub(super) events: Vec<Event>,
+    tickets: Mutex<Vec<Ticket>>,
+    /// Sinks that still have to store (or route) this batch.
+    remaining: AtomicUsize,
+}
+
+impl Batch {
+    pub(super) fn new(items: Vec<Tracked>, sinks: usize) -> Self {
+        let mut events = Vec::with_capacity(items.len());
+        let mut tickets = Vec::with_capacity(items.len());
+        for item in items {
+            let (event, ticket) = item.into_parts();
+            events.push(event);
+            tickets.extend(ticket);
+        }
+        Batch {
+            events,
+            tickets: Mutex::new(tickets),
+            remaining: AtomicUsize::new(sinks),
+        }
+    }
+
+    /// One sink is done with the batch; the last one acknowledges every occurrence in it.
+    pub(super) fn sink_done(&self, metrics: &Metrics) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let tickets = std::mem::take(
+            &mut *self
+                .tickets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        metrics.add_acknowledged(self.events.len() as u64);
+        for ticket in tickets {
+            ticket.ack();
+        }
+        if let Some(newest) = self.events.iter().map(|e| e.last_seen).max() {
+            let lag = jiff::Timestamp::now().duration_since(newest);
+            metrics.set_event_lag_ms(lag.as_millis() as i64);
+        }
+    }
+}

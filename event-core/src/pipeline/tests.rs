@@ -1,0 +1,204 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::checkpoint::{Checkpoint, CheckpointError, Ledger, LedgerConfig, Phase};
+use crate::testing::{MemorySink, Scripted, sample_event};
+
+type Item = Result<Tracked, std::convert::Infallible>;
+
+fn offer(ledger: &Ledger, n: u64) -> Vec<Item> {
+    let source: Arc<str> = Arc::from("events@*");
+    (1..=n)
+        .map(|i| {
+            let event = sample_event(&format!("u{i}"), 10 + i, "payments");
+            let ticket = ledger.offer(&source, Phase::Watch, &event.uid, 10 + i, event.last_seen);
+            Ok(Tracked::new(event, ticket))
+        })
+        .collect()
+}
+
+/// A store that keeps the last checkpoint in memory.
+#[derive(Clone, Default)]
+struct MemoryStore(Arc<std::sync::Mutex<Option<Checkpoint>>>);
+
+#[async_trait::async_trait]
+impl CheckpointStore for MemoryStore {
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+        *self.0.lock().unwrap() = Some(checkpoint.clone());
+        Ok(())
+    }
+}
+
+fn quick() -> PipelineConfig {
+    PipelineConfig::default()
+        .max_batch_events(4)
+        .max_batch_wait(Duration::from_millis(10))
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_event_reaches_every_sink_once_and_is_checkpointed() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let (a, b) = (MemorySink::new("a"), MemorySink::new("b"));
+    let store = MemoryStore::default();
+    let report = Pipeline::new(stream::iter(offer(&ledger, 10)))
+        .config(quick())
+        .sink(a.clone())
+        .sink(b.clone())
+        .checkpoint(ledger.clone(), store.clone())
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(a.keys(), b.keys());
+    assert_eq!(a.events().len(), 10);
+    assert_eq!(report.acknowledged, 10);
+    assert_eq!(report.unacknowledged, 0);
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert_eq!(saved.events.len(), 10);
+    assert_eq!(saved.resume.get("events@*"), Some(&20));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_failures_lose_nothing_and_hold_the_checkpoint_back() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let sink = MemorySink::new("flaky");
+    sink.script([
+        Scripted::Retryable,
+        Scripted::Retryable,
+        Scripted::Retryable,
+    ]);
+    let healthy = MemorySink::new("healthy");
+    let probe = ledger.clone();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(
+        Pipeline::new(stream::iter(offer(&ledger, 3)).chain(stream::pending()))
+            .config(quick())
+            .sink(sink.clone())
+            .sink(healthy.clone())
+            .run(shutdown.clone()),
+    );
+    // While the flaky sink keeps failing, the healthy sink's success must not acknowledge.
+    while sink.send_calls() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(healthy.events().len(), 3);
+    assert_eq!(probe.exported_version("u1"), None);
+    while sink.events().len() < 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    shutdown.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(sink.send_calls(), 4);
+    assert_eq!(probe.exported_version("u3"), Some(13));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_event_goes_to_the_dead_letter_sink_and_the_rest_are_stored() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let sink = MemorySink::new("picky");
+    sink.reject_when(|e| e.uid == "u2");
+    let dead = MemorySink::new("dead-letter");
+    let metrics = Metrics::default();
+    Pipeline::new(stream::iter(offer(&ledger, 5)))
+        .config(quick())
+        .sink(sink.clone())
+        .dead_letter(dead.clone())
+        .metrics(metrics.clone())
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    let stored: Vec<String> = sink.events().into_iter().map(|e| e.uid).collect();
+    assert_eq!(stored, ["u1", "u3", "u4", "u5"]);
+    let dead: Vec<String> = dead.events().into_iter().map(|e| e.uid).collect();
+    assert_eq!(dead, ["u2"]);
+    assert_eq!(
+        metrics
+            .sink("picky")
+            .rejected
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fatal_error_stops_the_pipeline_without_acknowledging() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let sink = MemorySink::new("broken");
+    sink.script([Scripted::Fatal]);
+    let err = Pipeline::new(stream::iter(offer(&ledger, 2)).chain(stream::pending()))
+        .config(quick())
+        .sink(sink)
+        .run(CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PipelineError::SinkFailed { ref sink, .. } if sink == "broken"),
+        "{err}"
+    );
+    assert_eq!(ledger.exported_version("u1"), None);
+    assert_eq!(ledger.resume_point("events@*"), Some(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_routed_sink_receives_only_what_its_route_matches() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let all = MemorySink::new("all");
+    let odd = MemorySink::new("odd");
+    Pipeline::new(stream::iter(offer(&ledger, 6)))
+        .config(quick())
+        .sink(all.clone())
+        .routed_sink(odd.clone(), |e| {
+            e.resource_version.parse::<u64>().unwrap() % 2 == 1
+        })
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(all.events().len(), 6);
+    let odd: Vec<String> = odd
+        .events()
+        .into_iter()
+        .map(|e| e.resource_version)
+        .collect();
+    assert_eq!(odd, ["11", "13", "15"]);
+    assert_eq!(ledger.exported_version("u6"), Some(16));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_gives_up_after_its_bound_and_leaves_unstored_events_unacknowledged() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let sink = MemorySink::new("down");
+    sink.script(std::iter::repeat_n(Scripted::Retryable, 1000));
+    let store = MemoryStore::default();
+    let shutdown = CancellationToken::new();
+    let config = quick().shutdown_timeout(Duration::from_secs(2));
+    let run = tokio::spawn(
+        Pipeline::new(stream::iter(offer(&ledger, 3)).chain(stream::pending()))
+            .config(config)
+            .sink(sink)
+            .checkpoint(ledger.clone(), store.clone())
+            .run(shutdown.clone()),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    shutdown.cancel();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.unacknowledged, 3);
+    assert!(report.checkpoint_saved);
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert!(saved.events.is_empty());
+    assert_eq!(saved.resume.get("events@*"), Some(&10));
+}
+
+#[tokio::test]
+async fn a_pipeline_without_sinks_is_refused() {
+    let err = Pipeline::new(stream::iter(Vec::<Item>::new()))
+        .run(CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PipelineError::NoSinks));
+}
