@@ -25,12 +25,14 @@ use futures::Stream;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 pub use config::PipelineConfig;
 
 use crate::checkpoint::{CheckpointStore, Ledger};
+use crate::filter::Predicate;
 use crate::metrics::Metrics;
-use crate::{Event, Sink, SinkError, Tracked};
+use crate::{Sink, SinkError, Tracked};
 use checkpointer::Checkpointer;
 use worker::Worker;
 
@@ -59,14 +61,7 @@ pub enum PipelineError {
 }
 
 /// A per-sink routing rule: the sink receives only the events it matches.
-#[derive(Clone)]
-pub(crate) struct Route(Arc<dyn Fn(&Event) -> bool + Send + Sync>);
-
-impl Route {
-    fn matches(&self, event: &Event) -> bool {
-        (self.0)(event)
-    }
-}
+pub(crate) type Route = Arc<dyn Predicate>;
 
 struct SinkSlot {
     sink: Box<dyn Sink>,
@@ -143,11 +138,11 @@ where
     pub fn routed_sink(
         mut self,
         sink: impl Sink + 'static,
-        route: impl Fn(&Event) -> bool + Send + Sync + 'static,
+        route: impl Predicate + 'static,
     ) -> Self {
         self.sinks.push(SinkSlot {
             sink: Box::new(sink),
-            route: Some(Route(Arc::new(route))),
+            route: Some(Arc::new(route)),
         });
         self
     }
@@ -232,16 +227,19 @@ where
                 store: c.store.clone(),
                 metrics: metrics.clone(),
             };
-            tokio::spawn(periodic.run(config.checkpoint_interval, checkpoint_done.clone()))
+            AbortOnDropHandle::new(tokio::spawn(
+                periodic.run(config.checkpoint_interval, checkpoint_done.clone()),
+            ))
         });
 
-        let batcher = tokio::spawn(batcher::run(
+        // Abort-on-drop: a pipeline future dropped mid-run (a killed task) stops everything.
+        let batcher = AbortOnDropHandle::new(tokio::spawn(batcher::run(
             self.source,
             queues,
             config.clone(),
             stop.clone(),
             hard_stop.clone(),
-        ));
+        )));
 
         // Until the batcher ends (source over or shutdown), watch for a worker failing.
         let mut failure: Option<PipelineError> = None;

@@ -1,1 +1,27 @@
-//! Prints events to stdout.
+//! An Event Keeper [`Sink`](event_core::Sink) that prints events to stdout (or any writer).
+//!
+//! Two formats:
+//!
+//! - [`Format::Json`]: one JSON object per line, the same record the other sinks store; pipe it
+//!   into `jq` or a log collector.
+//! - [`Format::Text`]: one aligned line per event, in the shape of `kubectl get events`:
+//!
+//! ```text
+//! 2026-11-24T10:02:11Z  Warning  BackOff            payments/pod/api-7d9f         Back-off restarting failed container (x5)
+//! ```
+//!
+//! ```
+//! use sink_stdout::{Format, StdoutSink};
+//!
+//! let sink = StdoutSink::new(Format::Text);
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod format;
+mod sink;
+
+pub use format::{Format, write_json_line, write_text_line};
+pub use sink::{StdoutConfig, StdoutSink};

@@ -26,7 +26,7 @@ pub struct SeenEvent {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Checkpoint {
-    /// Format version ([`FORMAT_VERSION`]).
+    /// Format version of the file (1).
     pub version: u32,
     /// When this snapshot was taken.
     pub saved_at: Timestamp,

@@ -153,7 +153,7 @@ async fn a_routed_sink_receives_only_what_its_route_matches() {
     Pipeline::new(stream::iter(offer(&ledger, 6)))
         .config(quick())
         .sink(all.clone())
-        .routed_sink(odd.clone(), |e| {
+        .routed_sink(odd.clone(), |e: &crate::Event| {
             e.resource_version.parse::<u64>().unwrap() % 2 == 1
         })
         .run(CancellationToken::new())

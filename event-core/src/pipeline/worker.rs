@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::batch::Batch;
 use super::{PipelineConfig, PipelineError, Route};
+use crate::filter::Predicate;
 use crate::metrics::{Metrics, SinkCounters};
 use crate::retry::Backoff;
 use crate::{Event, Rejection, Sink, SinkError};

@@ -1,0 +1,342 @@
+//! [`EventStreamExt`]: filters for any stream of [`Observed`] events, which settle what they drop.
+//!
+//! Every method returns a [`Filtered`] stream. An item whose event the predicate rejects is
+//! [dismissed](Observed::dismiss), never merely dropped: for an item of an
+//! [`EventStream`](crate::EventStream) that tells the checkpoint the occurrence was handled on
+//! purpose, where a dropped one would be taken as abandoned and hold the resume point back.
+//! `Err` items pass through untouched and in place.
+
+mod filtered;
+
+use futures::Stream;
+use regex::Regex;
+
+use crate::filter::{
+    self, EventTypes, InvolvedKinds, MessageMatches, MinCount, Namespaces, Predicate, Reasons,
+};
+use crate::{Event, Observed};
+
+pub use filtered::Filtered;
+
+/// Filters for streams of `Result<T, E>` where `T` is [`Observed`]: an
+/// [`EventStream`](crate::EventStream), or any stream of [`Event`]s.
+///
+/// Chain the methods to keep events that pass every filter; use [`Predicate::or`] and
+/// [`filter_with`](Self::filter_with) for anything else. Filtered-out items are
+/// [dismissed](Observed::dismiss); errors pass through.
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use event_core::{Event, EventStreamExt};
+/// use event_core::filter::{Predicate, event_types, namespaces};
+/// use futures::{StreamExt, stream};
+///
+/// let mut warning = Event::new("u1", "1");
+/// warning.event_type = "Warning".into();
+/// let normal = Event::new("u2", "1");
+///
+/// let kept: Vec<_> = futures::executor::block_on(
+///     stream::iter([Ok::<Event, Infallible>(warning), Ok(normal)])
+///         .filter_with(event_types(["Warning"]).or(namespaces(["payments"])))
+///         .collect(),
+/// );
+/// assert_eq!(kept.len(), 1);
+/// ```
+pub trait EventStreamExt<T, E>: Stream<Item = Result<T, E>>
+where
+    T: Observed,
+{
+    /// Keeps events in any of the given namespaces; see [`filter::namespaces`].
+    fn namespaces<I>(self, names: I) -> Filtered<Self, Namespaces>
+    where
+        Self: Sized,
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Filtered::new(self, filter::namespaces(names))
+    }
+
+    /// Keeps events of any of the given types, ignoring case; see [`filter::event_types`].
+    fn event_types<I>(self, types: I) -> Filtered<Self, EventTypes>
+    where
+        Self: Sized,
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Filtered::new(self, filter::event_types(types))
+    }
+
+    /// Keeps events with any of the given reasons; see [`filter::reasons`].
+    fn reasons<I>(self, reasons: I) -> Filtered<Self, Reasons>
+    where
+        Self: Sized,
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Filtered::new(self, filter::reasons(reasons))
+    }
+
+    /// Keeps events whose object is of any of the given kinds, ignoring case; see
+    /// [`filter::involved_kinds`].
+    fn involved_kinds<I>(self, kinds: I) -> Filtered<Self, InvolvedKinds>
+    where
+        Self: Sized,
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Filtered::new(self, filter::involved_kinds(kinds))
+    }
+
+    /// Keeps events whose message contains a match of `regex`; see [`filter::message_matches`].
+    fn message_matches(self, regex: Regex) -> Filtered<Self, MessageMatches>
+    where
+        Self: Sized,
+    {
+        Filtered::new(self, filter::message_matches(regex))
+    }
+
+    /// Keeps events that occurred at least `min` times; see [`filter::min_count`].
+    fn min_count(self, min: u32) -> Filtered<Self, MinCount>
+    where
+        Self: Sized,
+    {
+        Filtered::new(self, filter::min_count(min))
+    }
+
+    /// Keeps events for which `keep` returns `true`.
+    fn filter_events<F>(self, keep: F) -> Filtered<Self, F>
+    where
+        Self: Sized,
+        F: Fn(&Event) -> bool + Send + Sync,
+    {
+        Filtered::new(self, keep)
+    }
+
+    /// Keeps events that `predicate` matches: a combination of predicates, a
+    /// [`CompiledFilter`](crate::filter::CompiledFilter), or an `Arc<dyn Predicate>`.
+    fn filter_with<P>(self, predicate: P) -> Filtered<Self, P>
+    where
+        Self: Sized,
+        P: Predicate,
+    {
+        Filtered::new(self, predicate)
+    }
+}
+
+impl<S, T, E> EventStreamExt<T, E> for S
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Observed,
+{
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use futures::{StreamExt, executor::block_on, stream};
+
+    use super::*;
+    use crate::ObjectRef;
+    use crate::filter::{FilterConfig, FilterRule};
+
+    /// An event that records its uid when dismissed.
+    struct Recorded {
+        event: Event,
+        dismissed: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Observed for Recorded {
+        fn event(&self) -> &Event {
+            &self.event
+        }
+
+        fn dismiss(self) {
+            if let Ok(mut dismissed) = self.dismissed.lock() {
+                dismissed.push(self.event.uid.clone());
+            }
+        }
+    }
+
+    fn events() -> Vec<Event> {
+        let spec = [
+            // uid, namespace, type, reason, kind, message, count
+            (
+                "a",
+                "payments",
+                "Warning",
+                "BackOff",
+                "Pod",
+                "Back-off restarting",
+                5,
+            ),
+            (
+                "b",
+                "payments",
+                "Normal",
+                "Pulled",
+                "Pod",
+                "Pulled image",
+                1,
+            ),
+            (
+                "c",
+                "kube-system",
+                "Warning",
+                "Unhealthy",
+                "Node",
+                "probe failed",
+                2,
+            ),
+            (
+                "d",
+                "billing",
+                "Normal",
+                "ScalingReplicaSet",
+                "Deployment",
+                "Scaled up",
+                1,
+            ),
+        ];
+        spec.into_iter()
+            .map(|(uid, ns, ty, reason, kind, message, count)| {
+                let mut event = Event::new(uid, "1");
+                event.namespace = Some(ns.into());
+                event.event_type = ty.into();
+                event.reason = reason.into();
+                event.regarding = ObjectRef::new(kind, "x");
+                event.message = message.into();
+                event.count = count;
+                event
+            })
+            .collect()
+    }
+
+    type Source = stream::Iter<std::vec::IntoIter<Result<Recorded, Infallible>>>;
+
+    /// Runs `filter` over [`events`] and returns the kept and the dismissed uids.
+    fn run<S>(filter: impl FnOnce(Source) -> S) -> (Vec<String>, Vec<String>)
+    where
+        S: Stream<Item = Result<Recorded, Infallible>>,
+    {
+        let dismissed = Arc::new(Mutex::new(Vec::new()));
+        let items: Vec<_> = events()
+            .into_iter()
+            .map(|event| {
+                Ok(Recorded {
+                    event,
+                    dismissed: Arc::clone(&dismissed),
+                })
+            })
+            .collect();
+        let kept: Vec<String> = block_on(
+            filter(stream::iter(items))
+                .filter_map(|item| async move { item.ok().map(|r| r.event.uid.clone()) })
+                .collect(),
+        );
+        let dismissed = dismissed.lock().map(|d| d.clone()).unwrap_or_default();
+        (kept, dismissed)
+    }
+
+    fn uids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|u| (*u).to_owned()).collect()
+    }
+
+    #[test]
+    fn namespaces_keeps_listed_namespaces_and_dismisses_the_rest() {
+        let (kept, dismissed) = run(|s| s.namespaces(["payments", "billing"]));
+        assert_eq!(kept, uids(&["a", "b", "d"]));
+        assert_eq!(dismissed, uids(&["c"]));
+    }
+
+    #[test]
+    fn event_types_keeps_listed_types() {
+        let (kept, dismissed) = run(|s| s.event_types(["warning"]));
+        assert_eq!(kept, uids(&["a", "c"]));
+        assert_eq!(dismissed, uids(&["b", "d"]));
+    }
+
+    #[test]
+    fn reasons_keeps_listed_reasons() {
+        let (kept, dismissed) = run(|s| s.reasons(["Pulled", "Unhealthy"]));
+        assert_eq!(kept, uids(&["b", "c"]));
+        assert_eq!(dismissed, uids(&["a", "d"]));
+    }
+
+    #[test]
+    fn involved_kinds_keeps_listed_kinds() {
+        let (kept, dismissed) = run(|s| s.involved_kinds(["node", "DEPLOYMENT"]));
+        assert_eq!(kept, uids(&["c", "d"]));
+        assert_eq!(dismissed, uids(&["a", "b"]));
+    }
+
+    #[test]
+    fn message_matches_keeps_matching_messages() -> Result<(), regex::Error> {
+        let regex = Regex::new("(?i)^(back-off|scaled)")?;
+        let (kept, dismissed) = run(|s| s.message_matches(regex));
+        assert_eq!(kept, uids(&["a", "d"]));
+        assert_eq!(dismissed, uids(&["b", "c"]));
+        Ok(())
+    }
+
+    #[test]
+    fn min_count_keeps_repeated_events() {
+        let (kept, dismissed) = run(|s| s.min_count(2));
+        assert_eq!(kept, uids(&["a", "c"]));
+        assert_eq!(dismissed, uids(&["b", "d"]));
+    }
+
+    #[test]
+    fn filter_events_takes_a_closure() {
+        let (kept, dismissed) = run(|s| s.filter_events(|e: &Event| e.uid != "b"));
+        assert_eq!(kept, uids(&["a", "c", "d"]));
+        assert_eq!(dismissed, uids(&["b"]));
+    }
+
+    #[test]
+    fn chained_filters_keep_what_passes_all_and_dismiss_each_item_once() {
+        let (kept, dismissed) = run(|s| s.event_types(["Warning"]).namespaces(["payments"]));
+        assert_eq!(kept, uids(&["a"]));
+        assert_eq!(dismissed, uids(&["b", "c", "d"]));
+    }
+
+    #[test]
+    fn filter_with_takes_a_compiled_config() -> Result<(), filter::ConfigError> {
+        let compiled = FilterConfig::default()
+            .include(FilterRule::default().types(["Warning"]))
+            .include(FilterRule::default().kinds(["Deployment"]))
+            .exclude(FilterRule::default().namespaces(["kube-system"]))
+            .compile()?;
+        let (kept, dismissed) = run(|s| s.filter_with(compiled));
+        assert_eq!(kept, uids(&["a", "d"]));
+        assert_eq!(dismissed, uids(&["b", "c"]));
+        Ok(())
+    }
+
+    #[test]
+    fn filter_with_takes_a_shared_dyn_predicate() {
+        let shared: Arc<dyn Predicate> =
+            Arc::new(filter::min_count(5).or(filter::reasons(["Pulled"])));
+        let (kept, dismissed) = run(|s| s.filter_with(Arc::clone(&shared)));
+        assert_eq!(kept, uids(&["a", "b"]));
+        assert_eq!(dismissed, uids(&["c", "d"]));
+    }
+
+    #[test]
+    fn errors_pass_through_every_filter() {
+        let items = vec![
+            Ok(Event::new("a", "1")),
+            Err("410 Gone"),
+            Ok(Event::new("b", "1")),
+        ];
+        let out: Vec<Result<Event, &str>> = block_on(
+            stream::iter(items)
+                .min_count(2)
+                .namespaces(["none"])
+                .collect(),
+        );
+        assert_eq!(out, vec![Err("410 Gone")]);
+    }
+}

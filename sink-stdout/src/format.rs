@@ -1,0 +1,92 @@
+//! The two line formats.
+
+use std::fmt::Write as _;
+
+use event_core::Event;
+use serde::Deserialize;
+
+/// How events are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Format {
+    /// One JSON object per line (the default).
+    #[default]
+    Json,
+    /// One human-readable line per event, like `kubectl get events`.
+    Text,
+}
+
+/// Appends `event` as one JSON line (with the trailing newline) to `out`.
+///
+/// # Errors
+///
+/// Only if the event cannot be serialized, which the derived `Serialize` never does.
+pub fn write_json_line(out: &mut Vec<u8>, event: &Event) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(&mut *out, event)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Appends `event` as one aligned text line: last seen, type, reason, object, message and,
+/// when it occurred more than once, the count.
+pub fn write_text_line(out: &mut String, event: &Event) {
+    let object = match &event.namespace {
+        Some(ns) => format!("{ns}/{}", event.regarding.to_kubectl_string()),
+        None => event.regarding.to_kubectl_string(),
+    };
+    let last_seen = event.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ");
+    // One line per event: a message with newlines would break grep and line-based tools.
+    let message = event.message.replace(['\n', '\r'], " ");
+    let _ = write!(
+        out,
+        "{last_seen}  {:<7}  {:<22} {:<40} {message}",
+        event.event_type, event.reason, object
+    );
+    if event.count > 1 {
+        let _ = write!(out, " (x{})", event.count);
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use event_core::testing::sample_event;
+
+    #[test]
+    fn json_lines_parse_back_to_the_same_event() {
+        let event = sample_event("u1", 7, "payments");
+        let mut out = Vec::new();
+        write_json_line(&mut out, &event).unwrap();
+        assert_eq!(out.last(), Some(&b'\n'));
+        let back: Event = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn text_lines_read_like_kubectl_with_the_count() {
+        let mut event = sample_event("u1", 7, "payments");
+        event.count = 5;
+        event.last_seen = "2026-11-24T10:02:11Z".parse().unwrap();
+        let mut out = String::new();
+        write_text_line(&mut out, &event);
+        assert!(
+            out.starts_with("2026-11-24T10:02:11Z  Warning  BackOff "),
+            "{out}"
+        );
+        assert!(out.contains("payments/pod/api-7d9f"), "{out}");
+        assert!(out.trim_end().ends_with("(x5)"), "{out}");
+        assert_eq!(out.matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn multi_line_messages_stay_on_one_line() {
+        let mut event = sample_event("u1", 7, "payments");
+        event.message = "first\nsecond\r\nthird".into();
+        let mut out = String::new();
+        write_text_line(&mut out, &event);
+        assert_eq!(out.matches('\n').count(), 1, "{out}");
+        assert!(!out.contains("(x"), "a single occurrence shows no count");
+    }
+}
