@@ -5,9 +5,43 @@
 //! durable sinks without losing or duplicating any across restarts:
 //!
 //! - [`Event`]: one normalized record for both `core/v1` and `events.k8s.io/v1` Events.
-//! - [`Sink`]: the small async contract a destination implements.
+//! - [`EventStream`]: every new occurrence, resumed from the checkpoint's resourceVersion, then
+//!   kube-rs's watcher (list, watch, relist on 410 Gone, backoff with jitter).
 //! - [`EventStreamExt`] and [`filter`]: which events to keep, in code or as a [`FilterConfig`];
 //!   what a filter drops is settled, so it never holds the checkpoint back.
+//! - [`Sink`]: the small async contract a destination implements.
+//! - [`Pipeline`]: batches, fans out to sinks behind bounded queues, retries, routes refused
+//!   events to a dead letter, and acknowledges into the [`checkpoint`] only what every sink stored.
+//!
+//! # A custom sink
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use event_core::{Event, Sink, SinkError};
+//!
+//! /// Appends every Warning to a Vec; a real sink would call its service here.
+//! #[derive(Default)]
+//! struct Warnings(Vec<String>);
+//!
+//! #[async_trait]
+//! impl Sink for Warnings {
+//!     fn name(&self) -> &str {
+//!         "warnings"
+//!     }
+//!
+//!     async fn send(&mut self, batch: &[Event]) -> Result<(), SinkError> {
+//!         // Ok only once stored; SinkError::retryable(..) for a transient failure,
+//!         // SinkError::fatal(..) when retrying cannot help, SinkError::rejected(..) per event.
+//!         self.0.extend(batch.iter().filter(|e| e.is_warning()).map(|e| e.key().to_string()));
+//!         Ok(())
+//!     }
+//! }
+//! ```
+//!
+//! `examples/custom_sink.rs` runs one through a [`Pipeline`]; `examples/quickstart.rs` shows the
+//! whole chain against a simulated cluster.
+//!
+//! # Filters
 //!
 //! Filters chain over any stream of `Result<T, E>` where `T` is [`Observed`]; `Err` items pass
 //! through:

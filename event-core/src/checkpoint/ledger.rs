@@ -13,9 +13,13 @@ use super::{Checkpoint, SeenEvent};
 /// | setting | default | meaning |
 /// |---|---|---|
 /// | `prune_after` | 3 h | forget an event this long after it was last seen (its TTL has long passed) |
+/// | `event_ttl` | 60 min | the cluster's `--event-ttl`; a checkpoint older than this warns of possible loss |
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct LedgerConfig {
+    /// The cluster's event TTL (`kube-apiserver --event-ttl`, 60 minutes on EKS). Events created
+    /// and expired while Event Keeper was stopped longer than this are gone for good.
+    pub event_ttl: Duration,
     /// Forget an event this long after it was last seen. Must exceed the cluster's event TTL
     /// (60 minutes on EKS) with a margin: an event forgotten while it still exists would be
     /// exported again by a relist.
@@ -25,12 +29,20 @@ pub struct LedgerConfig {
 impl Default for LedgerConfig {
     fn default() -> Self {
         LedgerConfig {
+            event_ttl: Duration::from_secs(3600),
             prune_after: Duration::from_secs(3 * 3600),
         }
     }
 }
 
 impl LedgerConfig {
+    /// Sets [`event_ttl`](Self::event_ttl).
+    #[must_use]
+    pub fn event_ttl(mut self, ttl: Duration) -> Self {
+        self.event_ttl = ttl;
+        self
+    }
+
     /// Sets [`prune_after`](Self::prune_after).
     #[must_use]
     pub fn prune_after(mut self, after: Duration) -> Self {
@@ -207,6 +219,33 @@ impl Ledger {
         ledger
     }
 
+    /// Loads the saved checkpoint from `store` (an empty ledger when there is none), warning when
+    /// it is older than the event TTL: events that were created and expired meanwhile are lost.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError`](super::CheckpointError) when the checkpoint exists but is unreadable.
+    pub async fn load(
+        store: &dyn super::CheckpointStore,
+        config: LedgerConfig,
+    ) -> Result<Self, super::CheckpointError> {
+        let Some(checkpoint) = store.load().await? else {
+            tracing::info!("no checkpoint yet; starting with a full list of the current events");
+            return Ok(Ledger::new(config));
+        };
+        let age = Timestamp::now().duration_since(checkpoint.saved_at);
+        if let Some(age) = stale_by(age, config.event_ttl) {
+            tracing::warn!(
+                checkpoint_age_secs = age.as_secs(),
+                event_ttl_secs = config.event_ttl.as_secs(),
+                "the checkpoint is older than the event TTL: events created and expired while Event Keeper was stopped are lost"
+            );
+        } else {
+            tracing::info!(events = checkpoint.events.len(), "resuming from checkpoint");
+        }
+        Ok(Ledger::from_checkpoint(checkpoint, config))
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters more than stopping would, so keep going with the data as it is.
@@ -369,6 +408,12 @@ impl Ledger {
     }
 }
 
+/// The checkpoint's age when it exceeds the event TTL.
+fn stale_by(age: jiff::SignedDuration, event_ttl: Duration) -> Option<Duration> {
+    let age = Duration::try_from(age).ok()?;
+    (age > event_ttl).then_some(age)
+}
+
 fn observe_in(src: &mut SourceState, phase: Phase, rv: u64) {
     match (phase, src.listing_max.as_mut()) {
         (Phase::List, Some(max)) => *max = (*max).max(rv),
@@ -489,6 +534,35 @@ mod tests {
         let cp = l.snapshot();
         assert!(!cp.events.contains_key("old"));
         assert!(cp.events.contains_key("new"));
+    }
+
+    #[test]
+    fn only_a_checkpoint_older_than_the_ttl_is_stale() {
+        let ttl = Duration::from_secs(3600);
+        assert_eq!(stale_by(jiff::SignedDuration::from_secs(600), ttl), None);
+        assert_eq!(
+            stale_by(jiff::SignedDuration::from_secs(7200), ttl),
+            Some(Duration::from_secs(7200))
+        );
+        assert_eq!(stale_by(jiff::SignedDuration::from_secs(-5), ttl), None);
+    }
+
+    #[tokio::test]
+    async fn load_starts_empty_without_a_checkpoint_and_resumes_with_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::FileCheckpointStore::new(dir.path().join("cp.json"));
+        let fresh = Ledger::load(&store, LedgerConfig::default()).await.unwrap();
+        assert_eq!(fresh.resume_point("events@*"), None);
+        fresh
+            .offer(&src(), Phase::Watch, "a", 10, now())
+            .unwrap()
+            .ack();
+        super::super::CheckpointStore::save(&store, &fresh.snapshot())
+            .await
+            .unwrap();
+        let resumed = Ledger::load(&store, LedgerConfig::default()).await.unwrap();
+        assert_eq!(resumed.resume_point("events@*"), Some(10));
+        assert_eq!(resumed.exported_version("a"), Some(10));
     }
 
     #[test]
