@@ -25,6 +25,8 @@ pub mod names {
     pub const QUEUE_DEPTH: &str = "event_keeper_queue_depth";
     /// Watch errors, each followed by a backoff and a retry.
     pub const WATCH_ERRORS: &str = "event_keeper_watch_errors_total";
+    /// Watches established: a list completed, or a resumed watch connected (readiness).
+    pub const WATCHES_ESTABLISHED: &str = "event_keeper_watches_established_total";
     /// Full relists of the watched resources (first start, or after 410 Gone).
     pub const WATCH_RELISTS: &str = "event_keeper_watch_relists_total";
     /// 410 Gone answers: the history the watch wanted was compacted.
@@ -76,6 +78,7 @@ struct Inner {
     filtered: AtomicU64,
     watch_errors: AtomicU64,
     relists: AtomicU64,
+    established: AtomicU64,
     gone: AtomicU64,
     coalesced: AtomicU64,
     malformed: AtomicU64,
@@ -120,6 +123,10 @@ impl Metrics {
     counter!(
         /// Adds to the relists.
         add_relists, relists, relists
+    );
+    counter!(
+        /// Adds to the watches established (a list completed, or a resumed watch connected).
+        add_established, established, established
     );
     counter!(
         /// Adds to the 410 Gone answers.
@@ -187,6 +194,7 @@ impl Metrics {
             (names::EVENTS_FILTERED, &i.filtered),
             (names::WATCH_ERRORS, &i.watch_errors),
             (names::WATCH_RELISTS, &i.relists),
+            (names::WATCHES_ESTABLISHED, &i.established),
             (names::WATCH_GONE, &i.gone),
             (names::EVENTS_COALESCED, &i.coalesced),
             (names::EVENTS_MALFORMED, &i.malformed),

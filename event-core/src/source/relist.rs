@@ -42,6 +42,7 @@ impl<K: WatchedKind> Scope<K> {
                 }
                 Ok(watcher::Event::InitDone) => {
                     self.ledger.end_list(&self.key);
+                    self.metrics.add_established(1);
                     if changed_in_gap > 0 {
                         self.metrics.add_coalesced(changed_in_gap);
                         tracing::warn!(

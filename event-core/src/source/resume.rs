@@ -24,7 +24,10 @@ impl<K: WatchedKind> Scope<K> {
             std::time::Duration::from_secs(u64::from(self.config.watch_timeout_secs)) + IDLE_MARGIN;
         loop {
             let mut stream = match self.api.watch(&params, &rv.to_string()).await {
-                Ok(stream) => stream.boxed(),
+                Ok(stream) => {
+                    self.metrics.add_established(1);
+                    stream.boxed()
+                }
                 Err(e) => {
                     let code = status_code(&e);
                     if code == Some(GONE) {
