@@ -3,6 +3,7 @@
 use std::ops::Deref;
 
 use crate::checkpoint::Ticket;
+use crate::metrics::Metrics;
 use crate::{Event, Observed};
 
 /// An [`Event`] yielded by an [`EventStream`](crate::EventStream), carrying the [`Ticket`] that
@@ -14,11 +15,22 @@ use crate::{Event, Observed};
 pub struct Tracked {
     event: Event,
     ticket: Option<Ticket>,
+    /// Where a dismissal is counted (the stream's metrics).
+    metrics: Option<Metrics>,
 }
 
 impl Tracked {
     pub(crate) fn new(event: Event, ticket: Option<Ticket>) -> Self {
-        Tracked { event, ticket }
+        Tracked {
+            event,
+            ticket,
+            metrics: None,
+        }
+    }
+
+    pub(crate) fn counted_in(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
     }
 
     /// An event that no checkpoint tracks (tests, replays from an archive).
@@ -26,6 +38,7 @@ impl Tracked {
         Tracked {
             event,
             ticket: None,
+            metrics: None,
         }
     }
 
@@ -49,6 +62,9 @@ impl Observed for Tracked {
     }
 
     fn dismiss(self) {
+        if let Some(metrics) = &self.metrics {
+            metrics.add_filtered(1);
+        }
         if let Some(ticket) = self.ticket {
             ticket.dismiss();
         }

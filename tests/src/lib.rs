@@ -11,8 +11,9 @@ use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{
     EventStream, EventStreamConfig, OccurrenceKey, Pipeline, PipelineConfig, PipelineError,
-    PipelineReport,
+    PipelineReport, Tracked, WatchError,
 };
+use futures::Stream;
 use testkit::{EventRef, SimCluster};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -126,6 +127,33 @@ impl Exporter {
     ) where
         F: FnOnce(Pipeline<EventStream>) -> Pipeline<EventStream>,
     {
+        self.start_inner(cluster, config, |s| s, customize).await;
+    }
+
+    /// Like [`start`](Self::start), passing the stream through `filter` first.
+    pub async fn start_filtered<S, G>(
+        &mut self,
+        cluster: &SimCluster,
+        config: EventStreamConfig,
+        filter: G,
+    ) where
+        G: FnOnce(EventStream) -> S,
+        S: Stream<Item = Result<Tracked, WatchError>> + Send + Unpin + 'static,
+    {
+        self.start_inner(cluster, config, filter, |p| p).await;
+    }
+
+    async fn start_inner<S, G, F>(
+        &mut self,
+        cluster: &SimCluster,
+        config: EventStreamConfig,
+        filter: G,
+        customize: F,
+    ) where
+        G: FnOnce(EventStream) -> S,
+        S: Stream<Item = Result<Tracked, WatchError>> + Send + Unpin + 'static,
+        F: FnOnce(Pipeline<S>) -> Pipeline<S>,
+    {
         assert!(self.run.is_none(), "already running");
         let store = FileCheckpointStore::new(&self.checkpoint);
         let ledger = Ledger::load(&store, LedgerConfig::default())
@@ -140,7 +168,7 @@ impl Exporter {
         )
         .await
         .expect("stream connects");
-        let pipeline = Pipeline::new(stream)
+        let pipeline = Pipeline::new(filter(stream))
             .config(
                 PipelineConfig::default()
                     .max_batch_events(50)

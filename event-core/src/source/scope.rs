@@ -112,6 +112,7 @@ impl<K: WatchedKind> Scope<K> {
     }
 
     async fn send(&self, item: Tracked) -> Result<(), Stopped> {
+        let item = item.counted_in(&self.metrics);
         self.tx.send(Ok(item)).await.map_err(|_| Stopped)
     }
 
