@@ -1,0 +1,215 @@
+//! [`FileSink`]: the [`Sink`] that appends batches to the archive.
+
+mod archive;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use event_core::{Event, Rejection, Sink, SinkError};
+
+use self::archive::Archive;
+use crate::clock::Clock;
+use crate::config::{ConfigError, FileSinkConfig};
+use crate::fs::{Fs, FsError};
+use crate::stats::FileSinkStats;
+
+/// Appends events to a rolling JSON-lines archive, one object per line.
+///
+/// `send` returns `Ok` once the batch is written, and synced when the
+/// [`FsyncPolicy`](crate::FsyncPolicy) says so. Each batch is written as one buffer; if the write
+/// fails part way, the file is cut back to where it was, so the retried batch is neither
+/// duplicated nor torn.
+///
+/// The directory is prepared at the first [`health_check`](Sink::health_check) or `send`:
+/// created if missing, leftovers of interrupted compressions removed, a torn last line cut off
+/// (counted in [`FileSinkStats::torn_lines_cut`]), and the newest file reopened for appending
+/// when it is still within its period and size.
+///
+/// # Errors
+///
+/// Every error of the file system reaches the pipeline, never only a log:
+///
+/// - a full disk or quota, or any other I/O error, is [`SinkError::Retryable`], with the path
+///   and what to do in the message; the pipeline retries the same batch;
+/// - permission denied (on the directory or a file) is [`SinkError::Fatal`]: retrying cannot fix
+///   it;
+/// - a call that does not finish within `write_timeout` is retryable;
+/// - an event that cannot be serialized is refused alone ([`SinkError::Rejected`]).
+#[derive(Debug)]
+pub struct FileSink {
+    archive: Arc<Mutex<Archive>>,
+    directory: PathBuf,
+    write_timeout: Duration,
+    stats: FileSinkStats,
+}
+
+impl FileSink {
+    /// A sink writing per `config`, on the system clock. Touches no file until the first
+    /// `health_check` or `send`.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`FileSinkConfig::validate`].
+    pub fn new(config: FileSinkConfig) -> Result<Self, ConfigError> {
+        FileSink::with_clock(config, Clock::system())
+    }
+
+    /// A sink reading the time from `clock`, for tests that move time by hand.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`FileSinkConfig::validate`].
+    pub fn with_clock(config: FileSinkConfig, clock: Clock) -> Result<Self, ConfigError> {
+        FileSink::with_fs(config, clock, Fs::real())
+    }
+
+    pub(crate) fn with_fs(
+        config: FileSinkConfig,
+        clock: Clock,
+        fs: Fs,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let stats = FileSinkStats::default();
+        Ok(FileSink {
+            directory: config.directory.clone(),
+            write_timeout: config.write_timeout,
+            archive: Arc::new(Mutex::new(Archive::new(config, fs, clock, stats.clone()))),
+            stats,
+        })
+    }
+
+    /// The counters of this sink; the handle stays live after the sink moves into a pipeline.
+    pub fn stats(&self) -> FileSinkStats {
+        self.stats.clone()
+    }
+
+    /// The directory of the archive.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// Runs `work` on the archive in the blocking pool, bounded by the write timeout.
+    ///
+    /// `work` is told through the flag when the caller stopped waiting (timeout, or the future
+    /// dropped), so that a write not yet begun is not made behind the pipeline's back.
+    async fn run<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&mut Archive, &AtomicBool) -> Result<T, FsError> + Send + 'static,
+    ) -> Result<T, SinkError> {
+        let archive = self.archive.clone();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _abandon_on_return = AbandonOnDrop(abandoned.clone());
+        let directory = self.directory.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut archive = archive.lock().map_err(|_| {
+                SinkError::fatal_msg(format!(
+                    "an earlier write to {} panicked and left the file sink unusable; restart the process",
+                    directory.display()
+                ))
+            })?;
+            work(&mut archive, &abandoned).map_err(|e| to_sink_error(e, &directory))
+        });
+        match tokio::time::timeout(self.write_timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(SinkError::fatal(
+                format!(
+                    "{what} {} panicked; restart the process",
+                    self.directory.display()
+                ),
+                join_error,
+            )),
+            Err(_) => Err(SinkError::retryable_msg(format!(
+                "{what} {} did not finish within {:?}; check that the disk is not hung or overloaded",
+                self.directory.display(),
+                self.write_timeout
+            ))),
+        }
+    }
+}
+
+/// Tells the blocking work that its caller has gone, whichever way `run` ends.
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Maps a file-system error to what the pipeline should do about it, naming the path and the fix.
+fn to_sink_error(error: FsError, directory: &Path) -> SinkError {
+    let dir = directory.display();
+    if error.is_full() {
+        let message = format!(
+            "the disk is full: {error}; free space on {dir} (or lower keep_files / keep_days)"
+        );
+        SinkError::retryable(message, error)
+    } else if error.is_permission_denied() {
+        let message = format!(
+            "{error}; give the process write access to {dir}, or set `directory` to a writable folder"
+        );
+        SinkError::fatal(message, error)
+    } else {
+        let message = format!("{error}; check the disk and the file system of {dir}");
+        SinkError::retryable(message, error)
+    }
+}
+
+/// Serializes a batch into one buffer of lines; an event that cannot be serialized is refused.
+fn render(batch: &[Event]) -> (Vec<u8>, Vec<Rejection>) {
+    let mut buf = Vec::with_capacity(batch.len() * 512);
+    let mut rejected = Vec::new();
+    for (index, event) in batch.iter().enumerate() {
+        let start = buf.len();
+        match serde_json::to_writer(&mut buf, event) {
+            Ok(()) => buf.push(b'\n'),
+            Err(e) => {
+                buf.truncate(start);
+                rejected.push(Rejection::new(index, format!("cannot be serialized: {e}")));
+            }
+        }
+    }
+    (buf, rejected)
+}
+
+#[async_trait]
+impl Sink for FileSink {
+    fn name(&self) -> &str {
+        "file"
+    }
+
+    async fn send(&mut self, batch: &[Event]) -> Result<(), SinkError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (buf, rejected) = render(batch);
+        if !buf.is_empty() {
+            let events = (batch.len() - rejected.len()) as u64;
+            self.run("writing to", move |archive, abandoned| {
+                archive.write_batch(&buf, events, &|| !abandoned.load(Ordering::SeqCst))
+            })
+            .await?;
+        }
+        if rejected.is_empty() {
+            Ok(())
+        } else {
+            Err(SinkError::rejected(rejected))
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        self.run("syncing", |archive, _| archive.flush()).await
+    }
+
+    async fn health_check(&mut self) -> Result<(), SinkError> {
+        self.run("opening the archive in", |archive, _| archive.start())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests;
