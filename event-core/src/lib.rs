@@ -95,7 +95,7 @@ pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use filter::{CompiledFilter, ConfigError, FilterConfig, FilterRule, Predicate};
 pub use observed::Observed;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};
-pub use sink::{BoxError, Rejection, Sink, SinkError};
+pub use sink::{BatchLimits, BoxError, Rejection, Sink, SinkError};
 pub use source::{ApiChoice, EventStream, EventStreamConfig, WatchError};
 pub use stream::EventStreamExt;
 pub use tracked::Tracked;

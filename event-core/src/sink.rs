@@ -1,10 +1,11 @@
 //! The [`Sink`] trait: where events go, and what `Ok` promises.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::Event;
+use crate::{Event, OccurrenceKey};
 
 /// A boxed error that sinks use to keep the underlying cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -31,6 +32,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///   truncation, refused by the service), store the rest and return [`SinkError::Rejected`]
 ///   naming the rejected ones by index. They are routed to the dead-letter sink, or logged and
 ///   counted; never silently acknowledged.
+/// - **Ambiguous outcomes are checked, not guessed.** When a call may have stored the batch
+///   even though it failed (a timeout after the request was sent, a connection dropped before
+///   the response), return [`SinkError::maybe_stored`]. Before resending, the pipeline asks
+///   [`already_stored`](Sink::already_stored) which events arrived, and resends only the others;
+///   it asks the same after a restart for the events the previous run had handed out but not
+///   checkpointed. A sink that cannot tell keeps the default, and readers deduplicate by key.
 /// - **Fatal errors stop the pipeline.** Return [`SinkError::Fatal`] for errors that retrying
 ///   cannot fix (bad credentials, missing permissions, a misconfigured destination). The pipeline
 ///   stops without acknowledging the batch, so nothing is lost: fix the cause and restart.
@@ -82,6 +89,30 @@ pub trait Sink: Send {
         Ok(())
     }
 
+    /// The request limits of this sink, so that the pipeline cuts batches that fit one request
+    /// (for CloudWatch Logs: 10,000 events and 1,048,576 bytes). `None`, the default, leaves
+    /// batching to the pipeline's own settings.
+    fn batch_limits(&self) -> Option<BatchLimits> {
+        None
+    }
+
+    /// Which of `candidates` this sink has already stored, for events whose earlier delivery
+    /// had an unknown outcome (a timeout, a crash between storing and checkpointing).
+    ///
+    /// Return `Ok(None)`, the default, when the sink cannot tell: the pipeline then sends the
+    /// candidates again, and readers deduplicate by [`Event::key`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`send`](Sink::send); a retryable error makes the pipeline ask again later.
+    async fn already_stored(
+        &mut self,
+        candidates: &[Event],
+    ) -> Result<Option<HashSet<OccurrenceKey>>, SinkError> {
+        let _ = candidates;
+        Ok(None)
+    }
+
     /// Checks that the destination is reachable and writable, for readiness probes and for a
     /// clear error at start-up rather than at the first batch.
     ///
@@ -109,6 +140,68 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 
     async fn health_check(&mut self) -> Result<(), SinkError> {
         (**self).health_check().await
+    }
+
+    fn batch_limits(&self) -> Option<BatchLimits> {
+        (**self).batch_limits()
+    }
+
+    async fn already_stored(
+        &mut self,
+        candidates: &[Event],
+    ) -> Result<Option<HashSet<OccurrenceKey>>, SinkError> {
+        (**self).already_stored(candidates).await
+    }
+}
+
+/// The most one request of a sink can carry; see [`Sink::batch_limits`].
+///
+/// An event's size is the length of its JSON serialization (`serde_json::to_vec(&event)`)
+/// plus `per_event_overhead`.
+///
+/// ```
+/// use event_core::sink::BatchLimits;
+///
+/// // CloudWatch Logs PutLogEvents: 10,000 events, 1,048,576 bytes counting 26 bytes per event.
+/// let limits = BatchLimits::new(10_000, 1_048_576).per_event_overhead(26);
+/// assert_eq!(limits.max_events, 10_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchLimits {
+    /// Events per request.
+    pub max_events: usize,
+    /// Bytes per request, counted as the events' JSON plus `per_event_overhead` each.
+    pub max_bytes: usize,
+    /// Bytes the request format adds to each event.
+    pub per_event_overhead: usize,
+}
+
+impl BatchLimits {
+    /// Limits of `max_events` events and `max_bytes` bytes, no per-event overhead.
+    pub fn new(max_events: usize, max_bytes: usize) -> Self {
+        BatchLimits {
+            max_events: max_events.max(1),
+            max_bytes: max_bytes.max(1),
+            per_event_overhead: 0,
+        }
+    }
+
+    /// Sets [`per_event_overhead`](Self::per_event_overhead).
+    #[must_use]
+    pub fn per_event_overhead(mut self, bytes: usize) -> Self {
+        self.per_event_overhead = bytes;
+        self
+    }
+
+    /// The tighter of two limits, field by field.
+    #[must_use]
+    pub fn min(self, other: BatchLimits) -> Self {
+        BatchLimits {
+            max_events: self.max_events.min(other.max_events),
+            max_bytes: self.max_bytes.min(other.max_bytes),
+            per_event_overhead: self.per_event_overhead.max(other.per_event_overhead),
+        }
     }
 }
 
@@ -138,23 +231,29 @@ impl Rejection {
 pub enum SinkError {
     /// A transient failure: the pipeline retries the same batch after a backoff.
     #[error("sink temporarily failed, the batch will be retried: {message}")]
+    #[non_exhaustive]
     Retryable {
         /// What failed, for the log.
         message: String,
         /// A delay the destination asked for, if any; otherwise the pipeline's backoff applies.
         retry_after: Option<Duration>,
+        /// The batch may have been stored anyway (a timeout after the request was sent): the
+        /// pipeline asks [`Sink::already_stored`] before resending.
+        maybe_stored: bool,
         /// The underlying error.
         #[source]
         source: Option<BoxError>,
     },
     /// Some events can never be stored; every other event of the batch was stored.
     #[error("sink refused {} event(s) of the batch and stored the rest", rejected.len())]
+    #[non_exhaustive]
     Rejected {
         /// The refused events, by index in the batch.
         rejected: Vec<Rejection>,
     },
     /// A failure that retrying cannot fix; the pipeline stops without acknowledging the batch.
     #[error("sink failed and cannot continue: {message}")]
+    #[non_exhaustive]
     Fatal {
         /// What failed and what to do about it.
         message: String,
@@ -170,8 +269,30 @@ impl SinkError {
         SinkError::Retryable {
             message: message.into(),
             retry_after: None,
+            maybe_stored: false,
             source: Some(source.into()),
         }
+    }
+
+    /// A retryable error after which the batch may have been stored anyway: a timeout after
+    /// the request was sent, a connection lost before the response.
+    pub fn maybe_stored(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        SinkError::Retryable {
+            message: message.into(),
+            retry_after: None,
+            maybe_stored: true,
+            source: Some(source.into()),
+        }
+    }
+
+    /// Sets the delay the destination asked for on a retryable error (e.g. `Retry-After`);
+    /// other errors are returned unchanged.
+    #[must_use]
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        if let SinkError::Retryable { retry_after, .. } = &mut self {
+            *retry_after = Some(delay);
+        }
+        self
     }
 
     /// A retryable error without an underlying cause.
@@ -179,6 +300,7 @@ impl SinkError {
         SinkError::Retryable {
             message: message.into(),
             retry_after: None,
+            maybe_stored: false,
             source: None,
         }
     }
@@ -207,6 +329,17 @@ impl SinkError {
     /// Whether retrying the same batch may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, SinkError::Retryable { .. })
+    }
+
+    /// Whether the failed call may have stored the batch anyway.
+    pub fn is_maybe_stored(&self) -> bool {
+        matches!(
+            self,
+            SinkError::Retryable {
+                maybe_stored: true,
+                ..
+            }
+        )
     }
 }
 
