@@ -1,5 +1,5 @@
-//! CloudWatch Logs test infrastructure: an SDK [`client`] for local endpoints, and
-//! [`StrictProxy`], which stands between the client and moto to enforce the real
+//! CloudWatch Logs test infrastructure: an SDK [`client`] for local endpoints, helpers to
+//! [set up](ensure_stream) and [read back](read_stream) log streams, and [`StrictProxy`], which stands between the client and moto to enforce the real
 //! PutLogEvents limits and inject faults.
 //!
 //! moto stores what it is given: over 10,000 events, over 1 MiB, over 24 hours in one
@@ -31,6 +31,7 @@
 
 mod client;
 mod fault;
+mod fixtures;
 mod handler;
 mod limits;
 mod proxy;
@@ -41,6 +42,7 @@ mod wire;
 
 pub use client::{TEST_REGION, client, config};
 pub use fault::{DEFAULT_FAULT_OPERATION, Fault};
+pub use fixtures::{ensure_stream, read_stream};
 pub use limits::{
     EVENT_OVERHEAD_BYTES, LEGACY_MAX_EVENT_BYTES, Limits, MAX_AGE, MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS, MAX_BATCH_SPAN, MAX_EVENT_BYTES, MAX_FUTURE,

@@ -201,6 +201,19 @@ impl Moto {
         Err(last_error.map_or_else(|| io::Error::other("moto did not start"), Into::into))
     }
 
+    /// One moto for the whole test binary, started by the first caller: moto takes seconds
+    /// to start, so tests share it (with distinct log group names) instead of each starting
+    /// their own. It is never dropped; it exits with the test process (see the module docs).
+    /// A test that restarts moto must start its own.
+    ///
+    /// # Errors
+    ///
+    /// As [`Moto::start`]; a later call tries again.
+    pub async fn shared() -> io::Result<&'static Moto> {
+        static SHARED: tokio::sync::OnceCell<Moto> = tokio::sync::OnceCell::const_new();
+        SHARED.get_or_try_init(Moto::start).await
+    }
+
     /// The endpoint to give the SDK: `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
