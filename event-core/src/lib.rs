@@ -80,6 +80,7 @@
 pub mod checkpoint;
 pub mod event;
 pub mod filter;
+pub mod leader;
 pub mod metrics;
 pub mod observed;
 pub mod pipeline;
@@ -93,6 +94,7 @@ mod tracked;
 
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use filter::{CompiledFilter, ConfigError, FilterConfig, FilterRule, Predicate};
+pub use leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
 pub use observed::Observed;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};
 pub use sink::{BatchLimits, BoxError, Rejection, Sink, SinkError};
