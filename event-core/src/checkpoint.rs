@@ -15,10 +15,12 @@
 //! The [`Ledger`] is the live, in-memory side; a [`CheckpointStore`] persists its snapshots
 //! ([`FileCheckpointStore`] atomically: temp file, fsync, rename).
 
+mod configmap;
 mod ledger;
 mod state;
 mod store;
 
+pub use configmap::ConfigMapCheckpointStore;
 pub(crate) use ledger::Phase;
 pub use ledger::{Ledger, LedgerConfig, Ticket};
 pub use state::{Checkpoint, SeenEvent};
