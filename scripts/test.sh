@@ -1,15 +1,42 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs moto (the CloudWatch Logs server the
 # end-to-end tests talk to through the real AWS SDK) when it is missing, then every test of the
-# workspace. Each test that needs moto starts its own server on a free 127.0.0.1 port and stops
-# it afterwards.
+# workspace. Each test binary that needs moto starts one on a free 127.0.0.1 port, shared by its
+# tests; moto watches a pipe from the test process and exits with it, so none outlives the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_SPEC='moto[server]==5.2.5'
-if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+PIP=(python3 -m pip install --quiet --disable-pip-version-check)
+
+have_moto() {
+    # moto.server needs the [server] extras (Flask, werkzeug); the launcher speaks moto 5's CLI.
+    python3 - >/dev/null 2>&1 <<'PY'
+import moto, moto.server
+raise SystemExit(0 if moto.__version__.split(".")[0] == "5" else 1)
+PY
+}
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "python3 is needed for the CloudWatch tests (moto): install Python 3 with pip" >&2
+    exit 1
+fi
+if ! have_moto; then
     echo "installing ${MOTO_SPEC} for the CloudWatch tests" >&2
-    python3 -m pip install --quiet --disable-pip-version-check "${MOTO_SPEC}"
+    python3 -m pip --version >/dev/null 2>&1 || python3 -m ensurepip --upgrade >/dev/null 2>&1 || true
+    if ! output=$("${PIP[@]}" "${MOTO_SPEC}" 2>&1); then
+        if grep -q externally-managed <<<"${output}"; then
+            # A system Python that refuses installs outside a virtualenv (PEP 668).
+            "${PIP[@]}" --user --break-system-packages "${MOTO_SPEC}"
+        else
+            echo "${output}" >&2
+            exit 1
+        fi
+    fi
+    if ! have_moto; then
+        echo "moto 5 is still not importable by python3: install it with pip install '${MOTO_SPEC}'" >&2
+        exit 1
+    fi
 fi
 
 exec cargo test --workspace --all-features --locked "$@"

@@ -67,7 +67,13 @@ pub(crate) async fn handle(
         shared.counters.update(|s| s.put_log_events_calls += 1);
         if let Some(request) = PutLogEvents::parse(&body) {
             match check(shared, &request) {
-                Err(response) => return Ok(response),
+                Err(message) => {
+                    return Ok(wire::aws_error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidParameterException",
+                        &message,
+                    ));
+                }
                 Ok(verdict) => {
                     if !verdict.rejected.is_empty() {
                         forwarded = request.with_events(&verdict.kept);
@@ -120,9 +126,9 @@ pub(crate) async fn handle(
     }
 }
 
-/// Checks a PutLogEvents: the verdict when it may be forwarded, the service's
-/// `InvalidParameterException` answer (and the violations recorded) when it may not.
-fn check(shared: &Shared, request: &PutLogEvents) -> Result<Verdict, Response<Full<Bytes>>> {
+/// Checks a PutLogEvents: the verdict when it may be forwarded; when it may not, the
+/// violations are recorded and the service's `InvalidParameterException` message returned.
+fn check(shared: &Shared, request: &PutLogEvents) -> Result<Verdict, String> {
     let bytes: usize = request
         .events
         .iter()
@@ -157,11 +163,7 @@ fn check(shared: &Shared, request: &PutLogEvents) -> Result<Verdict, Response<Fu
         }));
     }
     shared.counters.update(|s| s.violations += 1);
-    Err(wire::aws_error(
-        StatusCode::BAD_REQUEST,
-        "InvalidParameterException",
-        &first.aws_message(),
-    ))
+    Err(first.aws_message())
 }
 
 /// Learns retention policies from moto's successful answers, counts stored and dropped

@@ -93,10 +93,10 @@ async fn send(
     request
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    if !request.headers().contains_key(header::HOST) {
-        if let Ok(host) = HeaderValue::from_str(authority) {
-            request.headers_mut().insert(header::HOST, host);
-        }
+    if !request.headers().contains_key(header::HOST)
+        && let Ok(host) = HeaderValue::from_str(authority)
+    {
+        request.headers_mut().insert(header::HOST, host);
     }
 
     let response = sender.send_request(request).await?;
