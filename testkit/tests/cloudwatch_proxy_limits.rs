@@ -361,3 +361,44 @@ async fn moto_errors_reach_the_client_unchanged() {
     assert_eq!(error.code(), Some("ResourceNotFoundException"), "{error:?}");
     assert!(proxy.violations().is_empty());
 }
+
+/// Why the proxy exists: moto alone stores what the real service refuses.
+#[tokio::test]
+async fn moto_alone_accepts_batches_the_service_refuses() {
+    let moto = client(&Moto::shared().await.unwrap().endpoint()).await;
+    ensure_stream(&moto, "moto-unchecked", "s").await.unwrap();
+    let now = now_ms();
+    let too_many = (0..10_001).map(|i| event(now, format!("e{i}"))).collect();
+    put(&moto, "moto-unchecked", too_many).await.unwrap();
+    let too_long = vec![event(now - 2 * DAY, "a"), event(now, "b")];
+    put(&moto, "moto-unchecked", too_long).await.unwrap();
+    assert_eq!(stored(&moto, "moto-unchecked").await.len(), 10_003);
+}
+
+/// What moto does itself with events the service drops (measured with moto 5.2): it drops
+/// too-new and too-old ones and reports them, but ignores the group's retention, which is
+/// why the proxy classifies every event itself.
+#[tokio::test]
+async fn moto_alone_drops_too_old_and_too_new_events_but_ignores_retention() {
+    let moto = client(&Moto::shared().await.unwrap().endpoint()).await;
+    ensure_stream(&moto, "moto-own-rejects", "s").await.unwrap();
+    moto.put_retention_policy()
+        .log_group_name("moto-own-rejects")
+        .retention_in_days(1)
+        .send()
+        .await
+        .unwrap();
+    let now = now_ms();
+    let events = vec![
+        event(now - 15 * DAY, "too old"),
+        event(now - 3 * DAY, "expired"),
+        event(now, "kept"),
+        event(now + 3 * HOUR, "too new"),
+    ];
+    let output = put(&moto, "moto-own-rejects", events).await.unwrap();
+    let info = output.rejected_log_events_info().unwrap();
+    assert_eq!(info.too_old_log_event_end_index(), Some(0));
+    assert_eq!(info.too_new_log_event_start_index(), Some(3));
+    assert_eq!(info.expired_log_event_end_index(), None);
+    assert_eq!(stored(&moto, "moto-own-rejects").await, ["expired", "kept"]);
+}

@@ -30,15 +30,19 @@ use super::violation::Violation;
 /// - Events more than 2 hours in the future, older than 14 days or older than the group's
 ///   retention are dropped as the service drops them: only the others are forwarded, and
 ///   the answer carries `rejectedLogEventsInfo` with positions in the request as sent.
-///   (moto 5 drops too-new and too-old events itself but ignores retention; the proxy
-///   learns retention from the PutRetentionPolicy calls that pass through it.)
+///   (Measured with moto 5.2: moto drops too-new and too-old events itself and reports
+///   them, but ignores retention. The proxy classifies every event itself, forwards only
+///   the kept ones, and learns retention from the PutRetentionPolicy calls that pass
+///   through it.)
 /// - Every other request is forwarded unchanged: method, path, headers (the SDK's `Host`
 ///   and signature included; moto does not check signatures, and a PutLogEvents body with
 ///   dropped events no longer matches its signature) and body.
 /// - Faults from [`inject`](StrictProxy::inject) apply to the next matching requests,
 ///   after the limit check: a request that breaks a limit does not use up a fault.
 ///
-/// It speaks HTTP/1.1 with keep-alive on `127.0.0.1` and stops when dropped.
+/// It speaks HTTP/1.1 with keep-alive on `127.0.0.1` and stops when dropped. It runs on
+/// the tokio runtime that started it and stops with it too, so, unlike a shared
+/// [`Moto`](crate::moto::Moto), start one per test (it starts at once).
 ///
 /// # Examples
 ///
