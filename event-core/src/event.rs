@@ -15,6 +15,10 @@ use k8s_openapi::api::events::v1::Event as EventsEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
+pub mod change;
+
+pub use change::{Change, REPORTING_CONTROLLER, Summarize, Summary};
+
 /// The Kubernetes API group an [`Event`] was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[non_exhaustive]

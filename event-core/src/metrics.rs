@@ -19,6 +19,9 @@ pub mod names {
     pub const EVENTS_REJECTED: &str = "event_keeper_events_rejected_total";
     /// Batches retried after a retryable error (label `sink`).
     pub const BATCHES_RETRIED: &str = "event_keeper_batches_retried_total";
+    /// Occurrences not sent again because the sink reported them stored by an earlier attempt
+    /// whose outcome was unknown (a timeout, a crash before the checkpoint) (label `sink`).
+    pub const EVENTS_ALREADY_STORED: &str = "event_keeper_events_already_stored_total";
     /// Batch sizes sent to a sink (label `sink`): sum, with count in `_count`.
     pub const BATCH_SIZE: &str = "event_keeper_batch_size";
     /// Batches waiting in a sink's queue (label `sink`).
@@ -63,6 +66,8 @@ pub struct SinkCounters {
     pub batches: AtomicU64,
     /// Batches queued and not yet taken by the sink.
     pub queue_depth: AtomicI64,
+    /// Events found already stored (and so not sent again) after an unknown outcome.
+    pub already_stored: AtomicU64,
 }
 
 /// The process's counters. Cheap to clone; every clone shares the same values.
@@ -228,7 +233,7 @@ impl Metrics {
             .sinks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let per_sink: [(&str, &str, ReadCounter); 5] = [
+        let per_sink: [(&str, &str, ReadCounter); 6] = [
             (names::EVENTS_SENT, "counter", |c| {
                 c.sent.load(Ordering::Relaxed) as i64
             }),
@@ -237,6 +242,9 @@ impl Metrics {
             }),
             (names::BATCHES_RETRIED, "counter", |c| {
                 c.retried.load(Ordering::Relaxed) as i64
+            }),
+            (names::EVENTS_ALREADY_STORED, "counter", |c| {
+                c.already_stored.load(Ordering::Relaxed) as i64
             }),
             (names::QUEUE_DEPTH, "gauge", |c| {
                 c.queue_depth.load(Ordering::Relaxed)
