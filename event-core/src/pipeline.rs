@@ -16,6 +16,7 @@ mod batch;
 mod batcher;
 mod checkpointer;
 mod config;
+mod recovery;
 mod worker;
 
 use std::fmt::Display;
@@ -32,7 +33,7 @@ pub use config::PipelineConfig;
 use crate::checkpoint::{CheckpointStore, Ledger};
 use crate::filter::Predicate;
 use crate::metrics::Metrics;
-use crate::{Sink, SinkError, Tracked};
+use crate::{BatchLimits, Sink, SinkError, Tracked};
 use checkpointer::Checkpointer;
 use worker::Worker;
 
@@ -188,6 +189,21 @@ where
         let hard_stop = CancellationToken::new();
         let dead_letter = self.dead_letter.map(|s| Arc::new(Mutex::new(s)));
         let acked_before = metrics.acknowledged();
+        let limits = self
+            .sinks
+            .iter()
+            .filter_map(|slot| slot.sink.batch_limits())
+            .reduce(BatchLimits::min);
+        let dispatched_before_restart = self
+            .checkpoint
+            .as_ref()
+            .and_then(|(ledger, _)| ledger.dispatched_before_restart());
+        if let Some(rv) = dispatched_before_restart {
+            tracing::info!(
+                event.rv = rv,
+                "the previous run may have delivered events it did not checkpoint; asking each sink before sending them again"
+            );
+        }
 
         let mut workers = JoinSet::new();
         let mut queues = Vec::with_capacity(self.sinks.len());
@@ -209,33 +225,37 @@ where
                         metrics: metrics.clone(),
                         counters,
                         hard_stop: hard_stop.clone(),
+                        dispatched_before_restart,
                     },
                 }
                 .run(),
             );
         }
 
-        let checkpointer = self.checkpoint.map(|(ledger, store)| Checkpointer {
-            ledger,
-            store,
-            metrics: metrics.clone(),
+        let checkpointer = self.checkpoint.map(|(ledger, store)| {
+            Arc::new(Checkpointer {
+                ledger,
+                store,
+                metrics: metrics.clone(),
+                saving: Mutex::new(()),
+            })
         });
         let checkpoint_done = CancellationToken::new();
         let periodic = checkpointer.as_ref().map(|c| {
-            let periodic = Checkpointer {
-                ledger: c.ledger.clone(),
-                store: c.store.clone(),
-                metrics: metrics.clone(),
-            };
             AbortOnDropHandle::new(tokio::spawn(
-                periodic.run(config.checkpoint_interval, checkpoint_done.clone()),
+                c.clone()
+                    .run(config.checkpoint_interval, checkpoint_done.clone()),
             ))
         });
 
         // Abort-on-drop: a pipeline future dropped mid-run (a killed task) stops everything.
         let batcher = AbortOnDropHandle::new(tokio::spawn(batcher::run(
             self.source,
-            queues,
+            batcher::Outlets {
+                queues,
+                limits,
+                checkpointer: checkpointer.clone(),
+            },
             config.clone(),
             stop.clone(),
             hard_stop.clone(),

@@ -1,7 +1,9 @@
 //! Restarts: resume within the history window replays every occurrence exactly once; after a
 //! compaction, the latest state of every event arrives once and the coalescing is reported.
 
-use event_core::EventStreamConfig;
+use std::time::Duration;
+
+use event_core::{EventStreamConfig, PipelineConfig};
 use testkit::{EventRef, NewEvent, SimCluster, SimConfig};
 use tests::{Exporter, assert_exactly_once, init_tracing, key};
 
@@ -115,5 +117,53 @@ async fn a_crash_without_graceful_shutdown_loses_and_duplicates_nothing() {
     exporter.start(&cluster, EventStreamConfig::default()).await;
     exporter.wait_for(&expected).await;
     assert_exactly_once(&exporter.sink.keys(), &expected);
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_storing_and_checkpointing_repeats_nothing() {
+    init_tracing();
+    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
+    let mut exporter = Exporter::new();
+    // No periodic checkpoint during the run: only the dispatch mark is saved before each batch,
+    // so every kill lands after the sink stored events the checkpoint does not record.
+    let rarely = || {
+        PipelineConfig::default()
+            .max_batch_events(50)
+            .max_batch_wait(Duration::from_millis(20))
+            .checkpoint_interval(Duration::from_secs(3600))
+    };
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        exporter
+            .start_with(&cluster, EventStreamConfig::default(), |p| {
+                p.config(rarely())
+            })
+            .await;
+        churn(&cluster, &format!("round{round}"), &mut expected);
+        exporter.wait_for(&expected).await;
+        // Saved before its first batch went out, the mark of this second churn records where
+        // the first one ended: that is where the next run resumes.
+        churn(&cluster, &format!("late{round}"), &mut expected);
+        exporter.wait_for(&expected).await;
+        exporter.kill();
+        churn(&cluster, &format!("down{round}"), &mut expected);
+    }
+    exporter
+        .start_with(&cluster, EventStreamConfig::default(), |p| {
+            p.config(rarely())
+        })
+        .await;
+    exporter.wait_for(&expected).await;
+    assert_exactly_once(&exporter.sink.keys(), &expected);
+    let found = exporter
+        .metrics
+        .sink("memory")
+        .already_stored
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        found > 0,
+        "the restart asked the sink and found what it held"
+    );
     exporter.stop().await;
 }

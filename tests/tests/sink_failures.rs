@@ -96,10 +96,11 @@ async fn a_refused_event_is_reported_and_the_rest_are_stored() {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(rejected, 1);
     let ledger = exporter.ledger.clone().unwrap();
+    let bad_rv: u64 = bad.resource_version.parse().unwrap();
     wait_until(
         "the refused event acknowledged once routed",
         Duration::from_secs(5),
-        || ledger.exported_version(&bad.uid).is_some(),
+        || ledger.resume_point("events@*").unwrap_or(0) >= bad_rv,
     )
     .await;
     exporter.stop().await;

@@ -68,17 +68,25 @@ pub struct Ledger {
 struct State {
     events: HashMap<Box<str>, Entry>,
     sources: HashMap<Arc<str>, SourceState>,
-    /// Deleted events, forgotten once the resume point has passed their deletion.
-    tombstones: Vec<(Arc<str>, u64, Box<str>)>,
+    /// The newest resourceVersion the previous run may have handed to a sink, as loaded.
+    dispatched_before: Option<u64>,
+    /// The newest resourceVersion this run may have handed to a sink.
+    dispatched: Option<u64>,
+    /// The newest resourceVersion offered by any source.
+    newest_offered: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Entry {
     /// Newest resourceVersion handed to the pipeline (acknowledged or not).
     emitted: u64,
     /// Newest resourceVersion every sink acknowledged; 0 when none yet.
     exported: u64,
+    /// Newest resourceVersion acknowledged or dismissed by a filter; 0 when none yet.
+    settled: u64,
     last_seen: i64,
+    /// The source that offered it; `None` for entries loaded from a checkpoint.
+    source: Option<Arc<str>>,
 }
 
 #[derive(Debug, Default)]
@@ -89,13 +97,20 @@ struct SourceState {
     in_flight: BTreeMap<u64, u32>,
     /// While a relist is under way: the highest resourceVersion listed so far.
     listing_max: Option<u64>,
+    /// While a relist is under way: listed objects at or below this version were already seen.
+    list_floor: Option<u64>,
 }
 
 impl SourceState {
     /// The watch can restart after this resourceVersion without skipping an unsettled ticket:
     /// a watch from `rv` replays every change with a greater one.
     fn resume_point(&self) -> Option<u64> {
-        match self.in_flight.first_key_value() {
+        if self.observed.is_none() {
+            // Nothing watched yet: a first list arrives in any order, so no version below its
+            // items is known to be complete until it ends.
+            return None;
+        }
+        let point = match self.in_flight.first_key_value() {
             Some((&oldest, _)) => {
                 let before_oldest = oldest.saturating_sub(1);
                 Some(
@@ -104,7 +119,10 @@ impl SourceState {
                 )
             }
             None => self.observed,
-        }
+        };
+        // A watch from resourceVersion "0" means "from any recent state" to the API server,
+        // not "from the beginning": such a point must relist instead.
+        point.filter(|&rv| rv > 0)
     }
 }
 
@@ -137,6 +155,7 @@ impl Ticket {
         release(&mut state, &self.source, self.resource_version);
         if let Some(entry) = state.events.get_mut(&*self.uid) {
             entry.exported = entry.exported.max(self.resource_version);
+            entry.settled = entry.settled.max(self.resource_version);
             entry.last_seen = entry.last_seen.max(self.last_seen);
         }
     }
@@ -147,6 +166,9 @@ impl Ticket {
         self.settled = true;
         let mut state = self.ledger.lock();
         release(&mut state, &self.source, self.resource_version);
+        if let Some(entry) = state.events.get_mut(&*self.uid) {
+            entry.settled = entry.settled.max(self.resource_version);
+        }
     }
 }
 
@@ -202,7 +224,9 @@ impl Ledger {
                     Entry {
                         emitted: seen.resource_version,
                         exported: seen.resource_version,
+                        settled: seen.resource_version,
                         last_seen: seen.last_seen,
+                        source: None,
                     },
                 );
             }
@@ -215,6 +239,8 @@ impl Ledger {
                     },
                 );
             }
+            state.dispatched_before = checkpoint.dispatched;
+            state.dispatched = checkpoint.dispatched;
         }
         ledger
     }
@@ -241,7 +267,11 @@ impl Ledger {
                 "the checkpoint is older than the event TTL: events created and expired while Event Keeper was stopped are lost"
             );
         } else {
-            tracing::info!(events = checkpoint.events.len(), "resuming from checkpoint");
+            tracing::info!(
+                sources = checkpoint.resume.len(),
+                events = checkpoint.events.len(),
+                "resuming from checkpoint"
+            );
         }
         Ok(Ledger::from_checkpoint(checkpoint, config))
     }
@@ -262,7 +292,9 @@ impl Ledger {
             .and_then(SourceState::resume_point)
     }
 
-    /// The last acknowledged resourceVersion of the event `uid`, if any.
+    /// The last acknowledged resourceVersion of the event `uid`, while the ledger tracks it one
+    /// by one: once its source's resume point has passed it (and a snapshot was taken), the
+    /// resume point stands for it and this returns `None`.
     pub fn exported_version(&self, uid: &str) -> Option<u64> {
         self.lock()
             .events
@@ -281,13 +313,35 @@ impl Ledger {
             .sum()
     }
 
-    /// How many events the ledger remembers.
+    /// How many events the ledger tracks one by one (those its resume points do not yet cover).
     pub fn tracked_events(&self) -> usize {
         self.lock().events.len()
     }
 
+    /// The newest resourceVersion the previous run may have handed to a sink without the
+    /// checkpoint recording it; occurrences up to it may already be stored, so the pipeline
+    /// asks each sink ([`Sink::already_stored`](crate::Sink::already_stored)) before sending them.
+    pub fn dispatched_before_restart(&self) -> Option<u64> {
+        self.lock().dispatched_before
+    }
+
+    /// Raises the dispatch mark to the newest offered resourceVersion when `rv` is above it.
+    /// Returns true when the mark moved and must be saved before `rv` reaches a sink.
+    pub(crate) fn mark_dispatched(&self, rv: u64) -> bool {
+        let mut state = self.lock();
+        if state.dispatched.is_some_and(|d| d >= rv) {
+            return false;
+        }
+        // Marking up to the newest offered version covers what the stream has buffered too,
+        // so the next batches need no save of their own.
+        let mark = state.newest_offered.map_or(rv, |n| n.max(rv));
+        state.dispatched = Some(mark);
+        true
+    }
+
     /// Offers an occurrence seen by `source`. Returns a ticket when it is new, `None` when this
-    /// or a newer occurrence of the same event was already handed out.
+    /// or a newer occurrence of the same event was already handed out, or when `source` had
+    /// already seen every change up to `rv` (a relisted object the resume point covers).
     pub(crate) fn offer(
         &self,
         source: &Arc<str>,
@@ -298,25 +352,36 @@ impl Ledger {
     ) -> Option<Ticket> {
         let mut state = self.lock();
         let last_seen = last_seen.as_second();
-        let fresh = match state.events.get_mut(uid) {
-            Some(entry) if entry.emitted >= rv => false,
-            Some(entry) => {
-                entry.emitted = rv;
-                entry.last_seen = entry.last_seen.max(last_seen);
-                true
-            }
-            None => {
-                state.events.insert(
-                    Box::from(uid),
-                    Entry {
-                        emitted: rv,
-                        exported: 0,
-                        last_seen,
-                    },
-                );
-                true
-            }
+        let src = state.sources.entry(source.clone()).or_default();
+        let floor = match phase {
+            Phase::List => src.list_floor,
+            Phase::Watch => src.resume_point(),
         };
+        let covered = floor.is_some_and(|f| rv <= f);
+        let fresh = !covered
+            && match state.events.get_mut(uid) {
+                Some(entry) if entry.emitted >= rv => false,
+                Some(entry) => {
+                    entry.emitted = rv;
+                    entry.last_seen = entry.last_seen.max(last_seen);
+                    entry.source = Some(source.clone());
+                    true
+                }
+                None => {
+                    state.events.insert(
+                        Box::from(uid),
+                        Entry {
+                            emitted: rv,
+                            exported: 0,
+                            settled: 0,
+                            last_seen,
+                            source: Some(source.clone()),
+                        },
+                    );
+                    true
+                }
+            };
+        state.newest_offered = Some(state.newest_offered.map_or(rv, |n| n.max(rv)));
         let src = state.sources.entry(source.clone()).or_default();
         if fresh {
             *src.in_flight.entry(rv).or_insert(0) += 1;
@@ -339,21 +404,34 @@ impl Ledger {
         observe_in(state.sources.entry(source.clone()).or_default(), phase, rv);
     }
 
-    /// Records that the event `uid` was deleted (its TTL expired) at `rv`.
+    /// Records that the event `uid` was deleted (its TTL expired) at `rv`. The ledger forgets
+    /// it once the resume point passes its last occurrence, like every other event.
     pub(crate) fn deleted(&self, source: &Arc<str>, uid: &str, rv: u64) {
-        let mut state = self.lock();
-        observe_in(
-            state.sources.entry(source.clone()).or_default(),
-            Phase::Watch,
-            rv,
-        );
-        state.tombstones.push((source.clone(), rv, Box::from(uid)));
+        let _ = uid;
+        self.observe(source, Phase::Watch, rv);
     }
 
-    /// A relist of `source` begins: its items arrive in any order.
+    /// A relist of `source` begins: its items arrive in any order, and those at or below the
+    /// resume point were already seen (the watch observed every change up to it).
+    ///
+    /// A source without a resume point of its own (a namespace newly added to the watch) falls
+    /// back to that of the all-namespaces source of the same kind, which saw all of it.
     pub(crate) fn begin_list(&self, source: &Arc<str>) {
         let mut state = self.lock();
-        state.sources.entry(source.clone()).or_default().listing_max = Some(0);
+        let own = state
+            .sources
+            .get(source)
+            .and_then(SourceState::resume_point);
+        let floor = own.or_else(|| {
+            let (kind, namespace) = source.split_once('@')?;
+            (namespace != "*")
+                .then(|| state.sources.get(format!("{kind}@*").as_str()))
+                .flatten()
+                .and_then(SourceState::resume_point)
+        });
+        let src = state.sources.entry(source.clone()).or_default();
+        src.listing_max = Some(0);
+        src.list_floor = floor;
     }
 
     /// The relist of `source` is complete: every listed item was offered, so the resume point may
@@ -361,13 +439,19 @@ impl Ledger {
     pub(crate) fn end_list(&self, source: &Arc<str>) {
         let mut state = self.lock();
         let src = state.sources.entry(source.clone()).or_default();
+        src.list_floor = None;
         if let Some(max) = src.listing_max.take().filter(|&m| m > 0) {
             src.observed = Some(src.observed.map_or(max, |o| o.max(max)));
         }
     }
 
-    /// A snapshot to persist: acknowledged events and resume points. Forgets events deleted
-    /// before the resume point and events not seen for longer than `prune_after`.
+    /// A snapshot to persist: resume points, the dispatch mark, and the events the resume
+    /// points do not cover yet.
+    ///
+    /// Taking it also compacts the ledger: an event whose newest occurrence is settled and at or
+    /// below its source's resume point needs no entry of its own (the resume point says it was
+    /// seen), and an event not seen for longer than `prune_after` is forgotten. So the
+    /// checkpoint stays small however many events the cluster holds.
     pub fn snapshot(&self) -> Checkpoint {
         let now = Timestamp::now();
         let horizon = now.as_second() - self.config.prune_after.as_secs() as i64;
@@ -378,16 +462,20 @@ impl Ledger {
             .iter()
             .filter_map(|(k, s)| s.resume_point().map(|rv| (k.to_string(), rv)))
             .collect();
-        let events = &mut state.events;
-        state.tombstones.retain(|(source, rv, uid)| {
-            let passed = resume.get(&**source).is_some_and(|r| r >= rv);
-            if passed {
-                events.remove(uid);
-            }
-            !passed
+        // Entries loaded from a checkpoint do not know their source: any source's resume
+        // point may not cover them, so only the lowest one does.
+        let lowest = resume.values().copied().min();
+        state.events.retain(|_, e| {
+            let pending = e.emitted > e.settled;
+            let covers = match &e.source {
+                Some(source) => resume.get(&**source).copied(),
+                None => lowest,
+            };
+            let covered = covers.is_some_and(|r| e.emitted <= r);
+            pending || (!covered && e.last_seen >= horizon)
         });
-        events.retain(|_, e| e.last_seen >= horizon || e.emitted > e.exported);
-        let events = events
+        let events = state
+            .events
             .iter()
             .filter(|(_, e)| e.exported > 0)
             .map(|(uid, e)| {
@@ -404,6 +492,7 @@ impl Ledger {
         checkpoint.saved_at = now;
         checkpoint.resume = resume;
         checkpoint.events = events;
+        checkpoint.dispatched = state.dispatched;
         checkpoint
     }
 }
@@ -479,10 +568,25 @@ mod tests {
         assert!(cp.events.is_empty());
         assert_eq!(cp.resume.get("events@*"), Some(&9));
         a.ack();
+        assert_eq!(l.exported_version("a"), Some(10));
+        assert_eq!(l.exported_version("b"), None, "dismissed, not exported");
         let cp = l.snapshot();
-        assert_eq!(cp.events["a"].resource_version, 10);
-        assert!(!cp.events.contains_key("b"));
+        assert!(cp.events.is_empty(), "the resume point covers both: {cp:?}");
         assert_eq!(cp.resume.get("events@*"), Some(&11));
+        assert_eq!(l.tracked_events(), 0, "a dismissed event is settled too");
+    }
+
+    #[test]
+    fn there_is_no_resume_point_before_the_first_list_completes() {
+        let l = ledger();
+        l.begin_list(&src());
+        let a = l.offer(&src(), Phase::List, "a", 30, now()).unwrap();
+        a.ack();
+        let _b = l.offer(&src(), Phase::List, "b", 40, now()).unwrap();
+        assert_eq!(l.resume_point("events@*"), None);
+        assert!(l.snapshot().resume.is_empty());
+        l.end_list(&src());
+        assert_eq!(l.resume_point("events@*"), Some(39));
     }
 
     #[test]
@@ -508,25 +612,97 @@ mod tests {
     }
 
     #[test]
-    fn deleted_events_are_forgotten_once_the_resume_point_passes_the_deletion() {
+    fn deleted_events_are_forgotten_once_the_resume_point_passes_them() {
         let l = ledger();
+        let pending = l.offer(&src(), Phase::Watch, "b", 9, now()).unwrap();
         l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
-        let pending = l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap();
         l.deleted(&src(), "a", 12);
         assert!(
             l.snapshot().events.contains_key("a"),
-            "b is still in flight"
+            "b is still in flight, so the resume point (8) does not cover a"
         );
         pending.ack();
         let cp = l.snapshot();
-        assert!(!cp.events.contains_key("a"));
-        assert!(cp.events.contains_key("b"));
+        assert!(cp.events.is_empty(), "{cp:?}");
+        assert_eq!(cp.resume.get("events@*"), Some(&12));
+    }
+
+    #[test]
+    fn a_snapshot_keeps_only_what_the_resume_point_does_not_cover() {
+        let l = ledger();
+        let held = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
+        l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap().ack();
+        let cp = l.snapshot();
+        assert_eq!(cp.resume.get("events@*"), Some(&9));
+        assert_eq!(cp.events.len(), 1, "b is acknowledged ahead of a: {cp:?}");
+        assert_eq!(cp.events["b"].resource_version, 11);
+        held.ack();
+        let cp = l.snapshot();
+        assert!(cp.events.is_empty(), "the resume point (11) covers both");
+        assert_eq!(l.tracked_events(), 0);
+    }
+
+    #[test]
+    fn a_relist_skips_what_the_resume_point_covers_and_offers_the_rest() {
+        let l = ledger();
+        l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
+        l.snapshot();
+        assert_eq!(l.tracked_events(), 0);
+        l.begin_list(&src());
+        assert!(
+            l.offer(&src(), Phase::List, "a", 10, now()).is_none(),
+            "unchanged since the resume point"
+        );
+        assert!(
+            l.offer(&src(), Phase::List, "old", 7, now()).is_none(),
+            "older than the resume point: seen before"
+        );
+        let changed = l.offer(&src(), Phase::List, "a", 14, now());
+        assert!(changed.is_some(), "changed after the resume point");
+        l.end_list(&src());
+        assert_eq!(l.resume_point("events@*"), Some(13));
+    }
+
+    #[test]
+    fn a_newly_watched_namespace_falls_back_to_the_all_namespaces_resume_point() {
+        let l = ledger();
+        l.observe(&src(), Phase::Watch, 50);
+        let ns: Arc<str> = Arc::from("events@payments");
+        l.begin_list(&ns);
+        assert!(l.offer(&ns, Phase::List, "seen", 40, now()).is_none());
+        assert!(l.offer(&ns, Phase::List, "new", 60, now()).is_some());
+        let other: Arc<str> = Arc::from("pods@*");
+        l.begin_list(&other);
+        assert!(
+            l.offer(&other, Phase::List, "pod", 40, now()).is_some(),
+            "another kind has no fallback"
+        );
+    }
+
+    #[test]
+    fn the_dispatch_mark_covers_everything_offered_and_moves_only_forward() {
+        let l = ledger();
+        let _a = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
+        let _b = l.offer(&src(), Phase::Watch, "b", 20, now()).unwrap();
+        assert!(l.mark_dispatched(10));
+        assert_eq!(
+            l.snapshot().dispatched,
+            Some(20),
+            "covers b, offered already"
+        );
+        assert!(!l.mark_dispatched(20), "b needs no save of its own");
+        assert!(l.mark_dispatched(21));
+        let restored = Ledger::from_checkpoint(l.snapshot(), LedgerConfig::default());
+        assert_eq!(restored.dispatched_before_restart(), Some(21));
+        assert_eq!(l.dispatched_before_restart(), None);
     }
 
     #[test]
     fn events_not_seen_for_longer_than_prune_after_are_forgotten() {
         let l = Ledger::new(LedgerConfig::default().prune_after(Duration::from_secs(3600)));
         let old = now() - jiff::SignedDuration::from_hours(2);
+        // Held in flight, so that the resume point covers neither of the others.
+        let _held = l.offer(&src(), Phase::Watch, "held", 5, now()).unwrap();
         l.offer(&src(), Phase::Watch, "old", 10, old).unwrap().ack();
         l.offer(&src(), Phase::Watch, "new", 11, now())
             .unwrap()
@@ -562,7 +738,12 @@ mod tests {
             .unwrap();
         let resumed = Ledger::load(&store, LedgerConfig::default()).await.unwrap();
         assert_eq!(resumed.resume_point("events@*"), Some(10));
-        assert_eq!(resumed.exported_version("a"), Some(10));
+        let resumed_src: Arc<str> = Arc::from("events@*");
+        assert!(
+            resumed
+                .offer(&resumed_src, Phase::Watch, "a", 10, now())
+                .is_none()
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub struct SeenEvent {
 /// A snapshot of what has been exported, as saved by a [`CheckpointStore`](super::CheckpointStore).
 ///
 /// Serialized as compact JSON: `{"version":1,"savedAt":...,"resume":{source: rv},"events":{uid:
-/// [rv, lastSeen]}}`. About 70 bytes per live event.
+/// [rv, lastSeen]},"dispatched":rv}`. The resume points stand for every event they passed, so
+/// `events` holds only the few acknowledged ahead of them, whatever the size of the cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
@@ -32,9 +33,15 @@ pub struct Checkpoint {
     pub saved_at: Timestamp,
     /// Per watch source (e.g. `events@*`), the resourceVersion to resume watching from.
     pub resume: BTreeMap<String, u64>,
-    /// Per event uid, the last acknowledged occurrence.
+    /// Per event uid, the last acknowledged occurrence, for the events the resume points do not
+    /// cover yet (acknowledged ahead of an older occurrence still in flight).
     #[serde(with = "compact_events")]
     pub events: HashMap<String, SeenEvent>,
+    /// The newest resourceVersion that may have reached a sink, saved before it did: after a
+    /// crash, occurrences up to it that are not recorded here may be stored already, and the
+    /// sinks are asked before they are sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched: Option<u64>,
 }
 
 impl Checkpoint {
@@ -45,6 +52,7 @@ impl Checkpoint {
             saved_at: Timestamp::now(),
             resume: BTreeMap::new(),
             events: HashMap::new(),
+            dispatched: None,
         }
     }
 }

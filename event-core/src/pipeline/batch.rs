@@ -11,6 +11,8 @@ use crate::{Event, Tracked};
 #[derive(Debug)]
 pub(super) struct Batch {
     pub(super) events: Vec<Event>,
+    /// The newest resourceVersion among its tracked events.
+    pub(super) max_rv: Option<u64>,
     tickets: Mutex<Vec<Ticket>>,
     /// Sinks that still have to store (or route) this batch.
     remaining: AtomicUsize,
@@ -25,8 +27,10 @@ impl Batch {
             events.push(event);
             tickets.extend(ticket);
         }
+        let max_rv = tickets.iter().map(Ticket::resource_version).max();
         Batch {
             events,
+            max_rv,
             tickets: Mutex::new(tickets),
             remaining: AtomicUsize::new(sinks),
         }

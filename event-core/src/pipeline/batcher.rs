@@ -11,19 +11,94 @@ use tokio_util::sync::CancellationToken;
 
 use super::PipelineConfig;
 use super::batch::Batch;
-use crate::Tracked;
+use super::checkpointer::Checkpointer;
 use crate::metrics::SinkCounters;
+use crate::{BatchLimits, Event, Tracked};
 
 pub(super) struct Queue {
     pub(super) tx: mpsc::Sender<Arc<Batch>>,
     pub(super) counters: Arc<SinkCounters>,
 }
 
+/// Where batches go, and what they must fit.
+pub(super) struct Outlets {
+    pub(super) queues: Vec<Queue>,
+    /// The tightest request limits the sinks declared, if any.
+    pub(super) limits: Option<BatchLimits>,
+    /// Saves the dispatch mark before a batch goes out, when checkpointing.
+    pub(super) checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// The batch being filled.
+struct Pending {
+    items: Vec<Tracked>,
+    bytes: usize,
+    max_events: usize,
+    limits: Option<BatchLimits>,
+}
+
+impl Pending {
+    fn new(config: &PipelineConfig, limits: Option<BatchLimits>) -> Self {
+        let max_events = limits.map_or(config.max_batch_events, |l| {
+            l.max_events.min(config.max_batch_events)
+        });
+        Pending {
+            items: Vec::with_capacity(max_events.min(1024)),
+            bytes: 0,
+            max_events,
+            limits,
+        }
+    }
+
+    /// Adds an item; returns the full batch to send first when the item does not fit with it.
+    fn push(&mut self, item: Tracked) -> Option<Vec<Tracked>> {
+        let mut full = None;
+        if let Some(limits) = self.limits {
+            let size = encoded_len(&item) + limits.per_event_overhead;
+            if !self.items.is_empty() && self.bytes + size > limits.max_bytes {
+                full = Some(self.take());
+            }
+            self.bytes += size;
+        }
+        self.items.push(item);
+        full
+    }
+
+    fn is_full(&self) -> bool {
+        self.items.len() >= self.max_events
+            || self.limits.is_some_and(|l| self.bytes >= l.max_bytes)
+    }
+
+    fn take(&mut self) -> Vec<Tracked> {
+        self.bytes = 0;
+        std::mem::take(&mut self.items)
+    }
+}
+
+/// The length of an event's JSON serialization, without keeping it.
+fn encoded_len(event: &Event) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing an Event cannot fail (no maps with non-string keys); a failure would only
+    // make the estimate smaller, and the sink still splits what does not fit.
+    let _ = serde_json::to_writer(&mut count, event);
+    count.0
+}
+
 /// Runs until the source ends or `stop` is cancelled, then sends what it holds and returns,
 /// dropping the queues so that the workers drain and finish.
 pub(super) async fn run<S, E>(
     mut source: S,
-    queues: Vec<Queue>,
+    outlets: Outlets,
     config: Arc<PipelineConfig>,
     stop: CancellationToken,
     hard_stop: CancellationToken,
@@ -31,7 +106,7 @@ pub(super) async fn run<S, E>(
     S: Stream<Item = Result<Tracked, E>> + Unpin,
     E: Display,
 {
-    let mut pending: Vec<Tracked> = Vec::with_capacity(config.max_batch_events);
+    let mut pending = Pending::new(&config, outlets.limits);
     let mut deadline: Option<Instant> = None;
     loop {
         let flush_at = deadline;
@@ -40,7 +115,7 @@ pub(super) async fn run<S, E>(
             () = stop.cancelled() => break,
             () = sleep_until(flush_at), if flush_at.is_some() => {
                 deadline = None;
-                if !fan_out(std::mem::take(&mut pending), &queues, &hard_stop).await {
+                if !fan_out(pending.take(), &outlets, &hard_stop).await {
                     return;
                 }
             }
@@ -48,11 +123,16 @@ pub(super) async fn run<S, E>(
                 None => break,
                 Some(Err(error)) => tracing::warn!(%error, "watch error"),
                 Some(Ok(item)) => {
-                    pending.push(item);
-                    deadline.get_or_insert_with(|| Instant::now() + config.max_batch_wait);
-                    if pending.len() >= config.max_batch_events {
+                    if let Some(full) = pending.push(item) {
                         deadline = None;
-                        if !fan_out(std::mem::take(&mut pending), &queues, &hard_stop).await {
+                        if !fan_out(full, &outlets, &hard_stop).await {
+                            return;
+                        }
+                    }
+                    deadline.get_or_insert_with(|| Instant::now() + config.max_batch_wait);
+                    if pending.is_full() {
+                        deadline = None;
+                        if !fan_out(pending.take(), &outlets, &hard_stop).await {
                             return;
                         }
                     }
@@ -60,8 +140,9 @@ pub(super) async fn run<S, E>(
             },
         }
     }
-    if !pending.is_empty() {
-        fan_out(pending, &queues, &hard_stop).await;
+    let rest = pending.take();
+    if !rest.is_empty() {
+        fan_out(rest, &outlets, &hard_stop).await;
     }
 }
 
@@ -73,12 +154,15 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// Queues the batch for every sink, waiting while a queue is full (backpressure, never a drop).
 /// Returns false when the shutdown deadline passed first.
-async fn fan_out(items: Vec<Tracked>, queues: &[Queue], hard_stop: &CancellationToken) -> bool {
+async fn fan_out(items: Vec<Tracked>, outlets: &Outlets, hard_stop: &CancellationToken) -> bool {
     if items.is_empty() {
         return true;
     }
-    let batch = Arc::new(Batch::new(items, queues.len()));
-    for queue in queues {
+    let batch = Arc::new(Batch::new(items, outlets.queues.len()));
+    if let (Some(checkpointer), Some(rv)) = (&outlets.checkpointer, batch.max_rv) {
+        checkpointer.before_dispatch(rv).await;
+    }
+    for queue in &outlets.queues {
         queue.counters.queue_depth.fetch_add(1, Ordering::Relaxed);
         tokio::select! {
             sent = queue.tx.send(batch.clone()) => {
@@ -92,4 +176,54 @@ async fn fan_out(items: Vec<Tracked>, queues: &[Queue], hard_stop: &Cancellation
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::sample_event;
+
+    fn item(i: u64) -> Tracked {
+        Tracked::untracked(sample_event(&format!("u{i}"), i, "payments"))
+    }
+
+    #[test]
+    fn a_batch_is_cut_before_the_event_that_would_overflow_the_byte_limit() {
+        let size = encoded_len(&item(1)) + 26;
+        let limits = BatchLimits::new(10_000, size * 3 + size / 2).per_event_overhead(26);
+        let mut pending = Pending::new(&PipelineConfig::default(), Some(limits));
+        for i in 1..=3 {
+            assert!(pending.push(item(i)).is_none());
+        }
+        assert!(!pending.is_full());
+        let full = pending.push(item(4)).expect("the fourth does not fit");
+        assert_eq!(full.len(), 3);
+        assert_eq!(pending.items.len(), 1);
+        assert_eq!(pending.bytes, size);
+    }
+
+    #[test]
+    fn the_tighter_event_limit_of_config_and_sinks_applies() {
+        let config = PipelineConfig::default().max_batch_events(5);
+        let limits = BatchLimits::new(3, usize::MAX);
+        let mut pending = Pending::new(&config, Some(limits));
+        for i in 1..=3 {
+            assert!(pending.push(item(i)).is_none());
+        }
+        assert!(pending.is_full());
+        let mut unlimited = Pending::new(&config, None);
+        for i in 1..=4 {
+            assert!(unlimited.push(item(i)).is_none());
+        }
+        assert!(!unlimited.is_full());
+    }
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_json() {
+        let event = sample_event("u1", 7, "payments");
+        assert_eq!(
+            encoded_len(&event),
+            serde_json::to_vec(&event).unwrap().len()
+        );
+    }
 }

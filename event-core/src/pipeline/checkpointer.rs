@@ -12,12 +12,14 @@ pub(super) struct Checkpointer {
     pub(super) ledger: Ledger,
     pub(super) store: Arc<dyn CheckpointStore>,
     pub(super) metrics: Metrics,
+    /// One save at a time, so that an older snapshot never lands after a newer one.
+    pub(super) saving: tokio::sync::Mutex<()>,
 }
 
 impl Checkpointer {
     /// Saves every `interval` until `done` is cancelled. A failed save (a full disk) is logged,
     /// counted and tried again at the next tick; the previous checkpoint stays valid meanwhile.
-    pub(super) async fn run(self, interval: Duration, done: CancellationToken) {
+    pub(super) async fn run(self: Arc<Self>, interval: Duration, done: CancellationToken) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
@@ -29,8 +31,22 @@ impl Checkpointer {
         }
     }
 
+    /// Before a batch reaching up to `rv` goes to the sinks: makes sure the saved dispatch mark
+    /// covers it, so that after a crash the sinks are asked about it rather than sent it twice.
+    /// A failed save is logged and the batch goes out anyway: a crash could then repeat it, but
+    /// never lose it.
+    pub(super) async fn before_dispatch(&self, rv: u64) {
+        if self.ledger.mark_dispatched(rv) && !self.save().await {
+            tracing::warn!(
+                event.rv = rv,
+                "dispatching without a saved dispatch mark; a crash now may repeat these events"
+            );
+        }
+    }
+
     /// Saves one snapshot; true when it was written.
     pub(super) async fn save(&self) -> bool {
+        let _one_at_a_time = self.saving.lock().await;
         let snapshot = self.ledger.snapshot();
         match self.store.save(&snapshot).await {
             Ok(()) => {

@@ -8,6 +8,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::batch::Batch;
+use super::recovery::{Asked, drop_already_stored, resource_version};
 use super::{PipelineConfig, PipelineError, Route};
 use crate::filter::Predicate;
 use crate::metrics::{Metrics, SinkCounters};
@@ -32,6 +33,9 @@ pub(super) struct WorkerCtx {
     pub(super) counters: Arc<SinkCounters>,
     /// Cancelled when the shutdown deadline passes: stop without acknowledging.
     pub(super) hard_stop: CancellationToken,
+    /// The previous run may have handed occurrences up to this resourceVersion to the sink
+    /// without checkpointing them: ask the sink before sending those again.
+    pub(super) dispatched_before_restart: Option<u64>,
 }
 
 /// The result of sending one batch, retries included.
@@ -60,7 +64,7 @@ impl Worker {
                 },
             };
             ctx.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
-            let events: Cow<'_, [Event]> = match &ctx.route {
+            let mut events: Cow<'_, [Event]> = match &ctx.route {
                 Some(route) => Cow::Owned(
                     batch
                         .events
@@ -71,10 +75,24 @@ impl Worker {
                 ),
                 None => Cow::Borrowed(&batch.events),
             };
+            if let Some(mark) = ctx.dispatched_before_restart {
+                let doubtful = |e: &Event| resource_version(e).is_some_and(|rv| rv <= mark);
+                let asked = drop_already_stored(
+                    &mut *sink,
+                    &mut events,
+                    doubtful,
+                    &ctx.counters,
+                    &ctx.hard_stop,
+                )
+                .await?;
+                if matches!(asked, Asked::Abandoned) {
+                    break;
+                }
+            }
             if !events.is_empty() {
                 match send_with_retry(
                     &mut *sink,
-                    &events,
+                    &mut events,
                     &ctx.config,
                     &ctx.counters,
                     &ctx.hard_stop,
@@ -129,9 +147,10 @@ impl WorkerCtx {
             .collect();
         let mut dlq = dead_letter.lock().await;
         let counters = self.metrics.sink(dlq.name());
+        let mut refused: Cow<'_, [Event]> = Cow::Owned(refused);
         match send_with_retry(
             &mut **dlq,
-            &refused,
+            &mut refused,
             &self.config,
             &counters,
             &self.hard_stop,
@@ -155,10 +174,12 @@ impl WorkerCtx {
 }
 
 /// Sends `events` until stored, refused or the shutdown deadline passes; retryable errors are
-/// retried with jittered exponential backoff (or the delay the sink asked for).
+/// retried with jittered exponential backoff (or the delay the sink asked for). After an error
+/// that may have stored the batch anyway, the sink is asked what it holds and only the rest is
+/// sent again, so `events` is what the last call was given (rejection indexes refer to it).
 async fn send_with_retry(
     sink: &mut dyn Sink,
-    events: &[Event],
+    events: &mut Cow<'_, [Event]>,
     config: &PipelineConfig,
     counters: &SinkCounters,
     hard_stop: &CancellationToken,
@@ -167,10 +188,11 @@ async fn send_with_retry(
     loop {
         let result = match tokio::time::timeout(config.sink_timeout, sink.send(events)).await {
             Ok(result) => result,
-            Err(_) => Err(SinkError::retryable_msg(format!(
-                "send did not finish within {:?}",
-                config.sink_timeout
-            ))),
+            // The call was cut short while the request may have been on its way.
+            Err(elapsed) => Err(SinkError::maybe_stored(
+                format!("send did not finish within {:?}", config.sink_timeout),
+                elapsed,
+            )),
         };
         let n = events.len() as u64;
         match result {
@@ -180,7 +202,7 @@ async fn send_with_retry(
                 counters.batch_events.fetch_add(n, Ordering::Relaxed);
                 return Ok(Sent::Stored);
             }
-            Err(SinkError::Rejected { rejected }) => {
+            Err(SinkError::Rejected { rejected, .. }) => {
                 counters
                     .sent
                     .fetch_add(n.saturating_sub(rejected.len() as u64), Ordering::Relaxed);
@@ -194,7 +216,7 @@ async fn send_with_retry(
                     source,
                 });
             }
-            Err(error @ SinkError::Retryable { .. }) => {
+            Err(error) => {
                 counters.retried.fetch_add(1, Ordering::Relaxed);
                 let delay = match &error {
                     SinkError::Retryable {
@@ -207,6 +229,17 @@ async fn send_with_retry(
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
                     () = hard_stop.cancelled() => return Ok(Sent::Abandoned),
+                }
+                if error.is_maybe_stored() {
+                    let asked =
+                        drop_already_stored(sink, events, |_| true, counters, hard_stop).await?;
+                    if matches!(asked, Asked::Abandoned) {
+                        return Ok(Sent::Abandoned);
+                    }
+                    if events.is_empty() {
+                        counters.batches.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Sent::Stored);
+                    }
                 }
             }
         }

@@ -1,11 +1,11 @@
 //! [`MemorySink`]: stores events in memory, fails on command.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::{Event, OccurrenceKey, Rejection, Sink, SinkError};
+use crate::{BatchLimits, Event, OccurrenceKey, Rejection, Sink, SinkError};
 
 /// A scripted outcome for the next `send` calls of a [`MemorySink`].
 #[derive(Clone, Debug)]
@@ -15,6 +15,8 @@ pub enum Scripted {
     Retryable,
     /// Fail with a fatal error, storing nothing.
     Fatal,
+    /// Store the batch, then fail as a timeout would ([`SinkError::maybe_stored`]).
+    StoreThenTimeOut,
 }
 
 type RejectRule = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
@@ -25,6 +27,10 @@ struct State {
     script: VecDeque<Scripted>,
     reject: Option<RejectRule>,
     calls: usize,
+    /// Whether `already_stored` answers (true) or says it cannot tell.
+    cannot_tell: bool,
+    limits: Option<BatchLimits>,
+    batch_sizes: Vec<usize>,
 }
 
 /// A sink that keeps events in memory. Clones share the same storage, so a test keeps one
@@ -79,6 +85,22 @@ impl MemorySink {
         self.lock().calls
     }
 
+    /// The length of every batch `send` was given, in order.
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        self.lock().batch_sizes.clone()
+    }
+
+    /// Makes [`Sink::already_stored`] answer `Ok(None)` ("cannot tell"), like a sink that
+    /// cannot read back what it stored.
+    pub fn cannot_tell(&self) {
+        self.lock().cannot_tell = true;
+    }
+
+    /// Declares request limits through [`Sink::batch_limits`].
+    pub fn limit_batches(&self, limits: BatchLimits) {
+        self.lock().limits = Some(limits);
+    }
+
     /// Queues outcomes for the next `send` calls, in order.
     pub fn script(&self, outcomes: impl IntoIterator<Item = Scripted>) {
         self.lock().script.extend(outcomes);
@@ -99,11 +121,19 @@ impl Sink for MemorySink {
     async fn send(&mut self, batch: &[Event]) -> Result<(), SinkError> {
         let mut state = self.lock();
         state.calls += 1;
+        state.batch_sizes.push(batch.len());
         match state.script.pop_front() {
             Some(Scripted::Retryable) => {
                 return Err(SinkError::retryable_msg("scripted retryable failure"));
             }
             Some(Scripted::Fatal) => return Err(SinkError::fatal_msg("scripted fatal failure")),
+            Some(Scripted::StoreThenTimeOut) => {
+                state.stored.extend(batch.iter().cloned());
+                return Err(SinkError::maybe_stored(
+                    "scripted timeout after storing",
+                    std::io::Error::from(std::io::ErrorKind::TimedOut),
+                ));
+            }
             None => {}
         }
         let mut rejected = Vec::new();
@@ -119,5 +149,28 @@ impl Sink for MemorySink {
         } else {
             Err(SinkError::rejected(rejected))
         }
+    }
+
+    fn batch_limits(&self) -> Option<BatchLimits> {
+        self.lock().limits
+    }
+
+    async fn already_stored(
+        &mut self,
+        candidates: &[Event],
+    ) -> Result<Option<HashSet<OccurrenceKey>>, SinkError> {
+        let state = self.lock();
+        if state.cannot_tell {
+            return Ok(None);
+        }
+        let wanted: HashSet<OccurrenceKey> = candidates.iter().map(Event::key).collect();
+        Ok(Some(
+            state
+                .stored
+                .iter()
+                .map(Event::key)
+                .filter(|k| wanted.contains(k))
+                .collect(),
+        ))
     }
 }
