@@ -10,6 +10,8 @@
 //! - [`EventStreamExt`] and [`filter`]: which events to keep, in code or as a [`FilterConfig`];
 //!   what a filter drops is settled, so it never holds the checkpoint back.
 //! - [`Sink`]: the small async contract a destination implements.
+//! - [`health`]: readiness of every watch, and (feature `http`) a server for `/healthz`,
+//!   `/readyz` and `/metrics`.
 //! - [`Pipeline`]: batches, fans out to sinks behind bounded queues, retries, routes refused
 //!   events to a dead letter, and acknowledges into the [`checkpoint`] only what every sink stored.
 //!
@@ -80,6 +82,7 @@
 pub mod checkpoint;
 pub mod event;
 pub mod filter;
+pub mod health;
 pub mod leader;
 pub mod metrics;
 pub mod observed;

@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use crate::health::Health;
 
 /// Metric names, as exposed in the Prometheus text format.
 pub mod names {
@@ -46,6 +48,11 @@ pub mod names {
     pub const EVENT_LAG: &str = "event_keeper_event_lag_seconds";
     /// Unix time of the last notification from the watch (progress, for readiness).
     pub const WATCH_PROGRESS: &str = "event_keeper_watch_last_progress_seconds";
+    /// 1 while this replica holds the leader lease (or runs without leader election), else 0.
+    pub const LEADER: &str = "event_keeper_leader";
+    /// Seconds since the last successful checkpoint save (since start before the first one),
+    /// computed when rendered.
+    pub const CHECKPOINT_AGE: &str = "event_keeper_checkpoint_age_seconds";
 }
 
 /// Reads one value of a sink's counters.
@@ -92,6 +99,19 @@ struct Inner {
     event_lag_ms: AtomicI64,
     watch_progress: AtomicI64,
     sinks: Mutex<BTreeMap<String, Arc<SinkCounters>>>,
+    leader: AtomicBool,
+    started: Started,
+    health: Health,
+}
+
+/// Unix time at which the metrics were created: the checkpoint's age before its first save.
+#[derive(Debug)]
+struct Started(i64);
+
+impl Default for Started {
+    fn default() -> Self {
+        Started(jiff::Timestamp::now().as_second())
+    }
 }
 
 macro_rules! counter {
@@ -189,6 +209,34 @@ impl Metrics {
         self.inner.watch_progress.load(Ordering::Relaxed)
     }
 
+    /// Records whether this replica is the leader (the [`names::LEADER`] gauge).
+    pub fn set_leader(&self, leader: bool) {
+        self.inner.leader.store(leader, Ordering::Relaxed);
+    }
+
+    /// Whether this replica was last recorded as the leader.
+    pub fn is_leader(&self) -> bool {
+        self.inner.leader.load(Ordering::Relaxed)
+    }
+
+    /// The readiness of the watch scopes, recorded by the source that counts into these
+    /// metrics (see [`health`](crate::health)).
+    pub fn health(&self) -> &Health {
+        &self.inner.health
+    }
+
+    /// Seconds from the last checkpoint save (or from the creation of these metrics, before the
+    /// first save) to `now_unix_seconds`.
+    pub fn checkpoint_age_seconds(&self, now_unix_seconds: i64) -> i64 {
+        let saved = self.last_checkpoint_save();
+        let since = if saved > 0 {
+            saved
+        } else {
+            self.inner.started.0
+        };
+        now_unix_seconds.saturating_sub(since).max(0)
+    }
+
     /// Renders every metric in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::new();
@@ -224,6 +272,14 @@ impl Metrics {
             (
                 names::EVENT_LAG,
                 i.event_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+            ),
+            (
+                names::LEADER,
+                f64::from(u8::from(i.leader.load(Ordering::Relaxed))),
+            ),
+            (
+                names::CHECKPOINT_AGE,
+                self.checkpoint_age_seconds(jiff::Timestamp::now().as_second()) as f64,
             ),
         ];
         for (name, value) in gauges {
@@ -290,6 +346,37 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE event_keeper_queue_depth gauge"));
+    }
+
+    #[test]
+    fn renders_the_leader_gauge_as_zero_or_one() {
+        let m = Metrics::default();
+        assert!(m.render_prometheus().contains("\nevent_keeper_leader 0\n"));
+        m.set_leader(true);
+        assert!(m.is_leader());
+        let text = m.render_prometheus();
+        assert!(
+            text.contains("# TYPE event_keeper_leader gauge\nevent_keeper_leader 1\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn checkpoint_age_counts_from_the_last_save_or_from_start() {
+        let m = Metrics::default();
+        let started = m.inner.started.0;
+        assert_eq!(m.checkpoint_age_seconds(started + 40), 40);
+        m.checkpoint_saved(started + 100);
+        assert_eq!(m.checkpoint_age_seconds(started + 130), 30);
+        assert_eq!(
+            m.checkpoint_age_seconds(started + 90),
+            0,
+            "a clock step back is not negative"
+        );
+        assert!(
+            m.render_prometheus()
+                .contains("# TYPE event_keeper_checkpoint_age_seconds gauge")
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use event_core::{BoxError, SinkError};
 
 /// A CloudWatch Logs operation, with the IAM permission it needs.
@@ -109,10 +109,11 @@ impl fmt::Display for Failure {
         if let Some(code) = &self.code {
             write!(f, " with {code}")?;
         }
-        if let Some(message) = &self.message {
-            write!(f, ": {message}")?;
+        match &self.message {
+            Some(message) => write!(f, ": {message}"),
+            None if self.code.is_none() => write!(f, ": {}", DisplayErrorContext(&*self.source)),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

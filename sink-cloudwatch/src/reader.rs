@@ -167,6 +167,7 @@ pub struct CloudWatchReader {
     until: Option<Timestamp>,
     stream_prefix: Option<String>,
     equals: Vec<(Field, String)>,
+    page_size: Option<i32>,
 }
 
 impl CloudWatchReader {
@@ -179,6 +180,7 @@ impl CloudWatchReader {
             until: None,
             stream_prefix: None,
             equals: Vec::new(),
+            page_size: None,
         }
     }
 
@@ -197,6 +199,12 @@ impl CloudWatchReader {
     /// Only streams whose name starts with `prefix`.
     pub fn stream_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.stream_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Asks for at most `events` per page (1 to 10,000; CloudWatch's default is 10,000).
+    pub fn page_size(mut self, events: u16) -> Self {
+        self.page_size = Some(i32::from(events.clamp(1, 10_000)));
         self
     }
 
@@ -327,6 +335,7 @@ impl CloudWatchReader {
             streams,
             range,
             pattern.as_deref(),
+            self.page_size,
             token,
         )
         .await

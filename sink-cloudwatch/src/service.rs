@@ -103,6 +103,7 @@ pub(crate) async fn filter_page(
     streams: Streams<'_>,
     range: (Option<i64>, Option<i64>),
     pattern: Option<&str>,
+    limit: Option<i32>,
     next_token: Option<String>,
 ) -> Result<FilterLogEventsOutput, Failure> {
     let mut call = client
@@ -111,6 +112,7 @@ pub(crate) async fn filter_page(
         .set_start_time(range.0)
         .set_end_time(range.1)
         .set_filter_pattern(pattern.map(str::to_owned))
+        .set_limit(limit)
         .set_next_token(next_token);
     call = match streams {
         Streams::All => call,

@@ -107,6 +107,7 @@ async fn scan(
             Streams::Named(stream),
             range,
             None,
+            None,
             token,
         )
         .await?;

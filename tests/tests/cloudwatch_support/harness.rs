@@ -65,13 +65,24 @@ impl Env {
     /// Every stored record of `group`, per stream name, oldest first: (timestamp, event).
     pub async fn read_group(&self, group: &str) -> HashMap<String, Vec<(i64, Event)>> {
         let mut out = HashMap::new();
-        let streams = self
+        let streams = match self
             .moto
             .describe_log_streams()
             .log_group_name(group)
             .send()
             .await
-            .expect("describe streams");
+        {
+            Ok(streams) => streams,
+            // Not created yet: nothing stored so far.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return out;
+            }
+            Err(error) => panic!("describe streams of {group}: {error:?}"),
+        };
         for stream in streams.log_streams() {
             let name = stream.log_stream_name().unwrap_or_default().to_owned();
             let events = read_stream(&self.moto, group, &name)

@@ -1,0 +1,111 @@
+//! Liveness, readiness and metrics, for `/healthz`, `/readyz` and `/metrics`.
+//!
+//! - **Liveness** (`/healthz`): 200 while the runtime answers requests at all.
+//! - **Readiness** (`/readyz`): every watch scope established and making progress. A scope
+//!   records its state in the [`Health`] held by [`Metrics`]: established once a list completed
+//!   or a resumed watch connected, failing from its first error until its next successful
+//!   (re)connect, unready once it has been failing for longer than `stall_after`. kube-rs's
+//!   watcher swallows bookmarks and re-watches silently, so silence is never taken for a stall:
+//!   only errors without a successful reconnect are. Shutting down is unready too.
+//! - **Metrics** (`/metrics`): [`Metrics::render_prometheus`].
+//!
+//! [`HealthState`] computes the answers; `serve` (cargo feature `http`, off by default)
+//! serves them on one port with axum:
+//!
+//! ```toml
+//! [dependencies]
+//! event-core = { version = "0.1", features = ["http"] }
+//! ```
+//!
+//! | setting | default | meaning |
+//! |---|---|---|
+//! | [`stall_after`](HealthState::stall_after) | 60 s ([`DEFAULT_STALL_AFTER`]) | how long a scope may fail before the process is unready |
+
+mod readiness;
+#[cfg(feature = "http")]
+mod server;
+
+use std::time::Duration;
+
+pub use readiness::{Health, Readiness, ScopeReadiness, ScopeStatus};
+#[cfg(feature = "http")]
+pub use server::{HealthError, HealthServer, serve};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+
+/// How long a watch scope may keep failing before the process is unready: long enough to ride
+/// out an API server rollout (client-go's watch backoff reaches 30 s), short enough that a
+/// broken watch is noticed within a couple of probe periods.
+pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(60);
+
+/// What the health endpoints answer from: the process's [`Metrics`] (and the [`Health`] it
+/// holds) and the readiness settings. Cheap to clone.
+///
+/// ```
+/// use std::time::Duration;
+/// use event_core::health::HealthState;
+/// use event_core::metrics::Metrics;
+///
+/// let metrics = Metrics::default();
+/// let state = HealthState::new(metrics.clone()).stall_after(Duration::from_secs(30));
+/// metrics.health().register("events@*");
+/// assert!(!state.readiness().is_ready());
+/// metrics.health().established("events@*");
+/// assert!(state.readiness().is_ready());
+/// ```
+///
+/// With the `http` feature, `health::serve` answers from it over HTTP.
+#[derive(Clone, Debug)]
+pub struct HealthState {
+    metrics: Metrics,
+    stall_after: Duration,
+    draining: Option<CancellationToken>,
+}
+
+impl HealthState {
+    /// Answers from `metrics`, the same handle given to the stream and the pipeline.
+    pub fn new(metrics: Metrics) -> Self {
+        HealthState {
+            metrics,
+            stall_after: DEFAULT_STALL_AFTER,
+            draining: None,
+        }
+    }
+
+    /// Sets how long a scope may fail before the process is unready (default
+    /// [`DEFAULT_STALL_AFTER`]).
+    #[must_use]
+    pub fn stall_after(mut self, stall_after: Duration) -> Self {
+        self.stall_after = stall_after;
+        self
+    }
+
+    /// Reports the process as shutting down (unready) once `token` is cancelled: pass the
+    /// pipeline's shutdown token, and stop the server itself with another one once the
+    /// pipeline has drained. [`Health::set_shutting_down`] does the same without a token.
+    #[must_use]
+    pub fn shutting_down_on(mut self, token: CancellationToken) -> Self {
+        self.draining = Some(token);
+        self
+    }
+
+    /// The readiness of every watch scope now.
+    pub fn readiness(&self) -> Readiness {
+        let mut readiness = self.metrics.health().readiness(self.stall_after);
+        if self
+            .draining
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
+        {
+            readiness.shutting_down = true;
+        }
+        readiness
+    }
+
+    /// The metrics answered on `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
