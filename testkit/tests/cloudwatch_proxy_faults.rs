@@ -134,14 +134,25 @@ async fn a_delay_slows_the_answer_and_still_stores() {
 }
 
 #[tokio::test]
-async fn a_delay_longer_than_the_client_timeout_is_a_timeout() {
-    let (proxy, _, _) = setup("faults-delay-timeout").await;
+async fn a_delay_longer_than_the_client_timeout_is_a_timeout_and_still_stores() {
+    let (proxy, _, moto) = setup("faults-delay-timeout").await;
     let impatient = client_with_timeout(&proxy, Duration::from_millis(300));
-    proxy.inject(Fault::Delay(Duration::from_secs(5)), 1);
-    let error = put(&impatient, "faults-delay-timeout", "a")
+    proxy.inject(Fault::Delay(Duration::from_millis(800)), 1);
+    let error = put(&impatient, "faults-delay-timeout", "late")
         .await
         .unwrap_err();
     assert!(matches!(error, SdkError::TimeoutError(_)), "{error:?}");
+    // Like the service, the proxy carries out a request it received although the client
+    // has hung up: the events arrive after the delay.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored(&moto, "faults-delay-timeout").await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the delayed request was never forwarded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored(&moto, "faults-delay-timeout").await, ["late"]);
 }
 
 #[tokio::test]

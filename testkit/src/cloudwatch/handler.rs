@@ -2,7 +2,7 @@
 //! an injected fault, forward to moto, and fix up the answer.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -50,7 +50,7 @@ struct Put {
 
 /// Serves one request.
 pub(crate) async fn handle(
-    shared: &Shared,
+    shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Closed> {
     let (head, incoming) = request.into_parts();
@@ -66,7 +66,7 @@ pub(crate) async fn handle(
     if operation == "PutLogEvents" {
         shared.counters.update(|s| s.put_log_events_calls += 1);
         if let Some(request) = PutLogEvents::parse(&body) {
-            match check(shared, &request) {
+            match check(&shared, &request) {
                 Err(message) => {
                     return Ok(wire::aws_error(
                         StatusCode::BAD_REQUEST,
@@ -88,6 +88,7 @@ pub(crate) async fn handle(
     }
 
     let fault = shared.faults.take(&operation);
+    let mut delay = None;
     if let Some(fault) = &fault {
         shared.counters.update(|s| s.faults_served += 1);
         tracing::info!(operation, fault = ?fault, "serving an injected fault");
@@ -97,24 +98,31 @@ pub(crate) async fn handle(
         }
         match fault {
             Fault::DropBeforeForward => return Err(Closed::Fault(fault.clone())),
-            Fault::Delay(delay) => tokio::time::sleep(*delay).await,
+            Fault::Delay(pause) => delay = Some(*pause),
             _ => {}
         }
     }
 
-    let response = match upstream::forward(&shared.upstream, &head, forwarded).await {
-        Ok(response) => response,
-        Err(error) => {
-            tracing::warn!(%error, operation, "forwarding to moto failed");
-            shared.counters.update(|s| s.upstream_errors += 1);
-            return Ok(wire::aws_error(
-                StatusCode::BAD_GATEWAY,
-                "ServiceUnavailableException",
-                &format!("the strict proxy could not forward to moto: {error}"),
-            ));
+    // A request that reached the service is carried out even if the client hangs up (hyper
+    // drops this future when it does): forward from a task of its own.
+    let task = tokio::spawn({
+        let shared = shared.clone();
+        let operation = operation.clone();
+        async move {
+            if let Some(pause) = delay {
+                tokio::time::sleep(pause).await;
+            }
+            forward(&shared, &operation, &head, body, forwarded, put).await
         }
-    };
-    let response = after_forward(shared, &operation, &body, put, response);
+    });
+    let response = task.await.unwrap_or_else(|error| {
+        tracing::warn!(%error, operation, "the forwarding task failed");
+        wire::aws_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "the strict proxy's forwarding task failed",
+        )
+    });
 
     match fault {
         Some(Fault::TimeoutAfterForward(hold)) => {
@@ -123,6 +131,29 @@ pub(crate) async fn handle(
         }
         Some(fault @ Fault::DropAfterForward) => Err(Closed::Fault(fault)),
         _ => Ok(response),
+    }
+}
+
+/// Forwards to moto and fixes up its answer; a 502 when moto cannot be reached.
+async fn forward(
+    shared: &Shared,
+    operation: &str,
+    head: &hyper::http::request::Parts,
+    body: Bytes,
+    forwarded: Bytes,
+    put: Option<Put>,
+) -> Response<Full<Bytes>> {
+    match upstream::forward(&shared.upstream, head, forwarded).await {
+        Ok(response) => after_forward(shared, operation, &body, put, response),
+        Err(error) => {
+            tracing::warn!(%error, operation, "forwarding to moto failed");
+            shared.counters.update(|s| s.upstream_errors += 1);
+            wire::aws_error(
+                StatusCode::BAD_GATEWAY,
+                "ServiceUnavailableException",
+                &format!("the strict proxy could not forward to moto: {error}"),
+            )
+        }
     }
 }
 

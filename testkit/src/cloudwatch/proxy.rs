@@ -209,10 +209,7 @@ async fn serve_connection(
     token: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
-        let shared = shared.clone();
-        async move { handler::handle(&shared, request).await }
-    });
+    let service = service_fn(move |request| handler::handle(shared.clone(), request));
     let connection = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
