@@ -18,7 +18,8 @@ pub enum Fault {
     /// This 5xx status with the AWS JSON error shape: `ServiceUnavailableException` for
     /// 503, `InternalFailure` otherwise; not forwarded.
     ServerError(u16),
-    /// Waits this long, then forwards as usual.
+    /// Waits this long, then forwards as usual, even if the client has given up meanwhile
+    /// (as the service carries out a request it received).
     Delay(Duration),
     /// Forwards (so moto stores the events), then holds the answer this long (set it longer
     /// than the client's timeout) and closes the connection without answering: the
