@@ -10,6 +10,9 @@
 //! - [`EventStreamExt`] and [`filter`]: which events to keep, in code or as a [`FilterConfig`];
 //!   what a filter drops is settled, so it never holds the checkpoint back.
 //! - [`Sink`]: the small async contract a destination implements.
+//! - Object changes: with [`EventStreamConfig::objects`], the additions, modifications and
+//!   deletions of pods, nodes, namespaces, services and persistentvolumeclaims, as [`Event`]s
+//!   of their own ([`event::change`]).
 //! - [`health`]: readiness of every watch, and (feature `http`) a server for `/healthz`,
 //!   `/readyz` and `/metrics`.
 //! - [`Pipeline`]: batches, fans out to sinks behind bounded queues, retries, routes refused
@@ -101,6 +104,6 @@ pub use leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
 pub use observed::Observed;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};
 pub use sink::{BatchLimits, BoxError, Rejection, Sink, SinkError};
-pub use source::{ApiChoice, EventStream, EventStreamConfig, WatchError};
+pub use source::{ApiChoice, EventStream, EventStreamConfig, ObjectKind, WatchError};
 pub use stream::EventStreamExt;
 pub use tracked::Tracked;

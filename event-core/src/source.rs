@@ -16,12 +16,32 @@
 //!
 //! Every ADDED and MODIFIED notification with a new resourceVersion is an occurrence; DELETED
 //! (TTL expiry) is not exported but lets the checkpoint forget the event.
+//!
+//! # Object changes
+//!
+//! With [`objects`](EventStreamConfig::objects) set, the source also watches pods, nodes,
+//! namespaces, services or persistentvolumeclaims, one scope per kind (per namespace for a
+//! namespaced kind when `namespaces` is set) with its own resume point (`pods@*`,
+//! `pods@payments`, `nodes`), the same two steps and the same ledger. Each ADDED, MODIFIED and
+//! DELETED is an occurrence, normalized by [`Event::from_object_change`](crate::Event::from_object_change);
+//! a deletion has its own resourceVersion and is exported as `Deleted`. A list (and kube-rs's
+//! watcher, which does not tell the two apart) reports an object as `Modified` when this run
+//! has seen its uid or the ledger holds an exported occurrence of it, else as `Added`. Objects
+//! deleted while the watch could not resume (a 410 gap) are not reported: the relist no longer
+//! shows them. The selectors apply to Events only.
+//!
+//! # Readiness
+//!
+//! Each scope records in [`Metrics::health`](crate::metrics::Metrics::health) when it is
+//! established (a list completed or a resumed watch connected), when it fails, and when the API
+//! server answers it again; see [`health`](crate::health).
 
+mod answered;
 mod kind;
 mod relist;
 mod resume;
 mod scope;
 mod stream;
 
-pub use kind::WatchedKind;
+pub use kind::{ObjectKind, WatchedKind};
 pub use stream::{ApiChoice, EventStream, EventStreamConfig, WatchError};

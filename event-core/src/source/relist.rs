@@ -6,7 +6,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 
 use super::kind::WatchedKind;
-use super::scope::{GapStart, Scope, Stopped};
+use super::scope::{GapStart, Scope, Seen, Stopped};
 use crate::checkpoint::Phase;
 
 impl<K: WatchedKind> Scope<K> {
@@ -15,10 +15,10 @@ impl<K: WatchedKind> Scope<K> {
         let mut config = watcher::Config::default()
             .page_size(self.config.page_size)
             .timeout(self.config.watch_timeout_secs);
-        if let Some(labels) = &self.config.label_selector {
+        if let Some(labels) = &self.selectors.labels {
             config = config.labels(labels);
         }
-        if let Some(fields) = &self.config.field_selector {
+        if let Some(fields) = &self.selectors.fields {
             config = config.fields(fields);
         }
         let mut stream = watcher(self.api.clone(), config).default_backoff().boxed();
@@ -34,7 +34,7 @@ impl<K: WatchedKind> Scope<K> {
                     self.ledger.begin_list(&self.key);
                 }
                 Ok(watcher::Event::InitApply(obj)) => {
-                    let fresh = self.apply(&obj, Phase::List).await?;
+                    let fresh = self.apply(&obj, Phase::List, Seen::Applied).await?;
                     let rv = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok());
                     if fresh && matches!((gap, rv), (Some(g), Some(rv)) if rv > g) {
                         changed_in_gap += 1;
@@ -42,21 +42,21 @@ impl<K: WatchedKind> Scope<K> {
                 }
                 Ok(watcher::Event::InitDone) => {
                     self.ledger.end_list(&self.key);
-                    self.metrics.add_established(1);
+                    self.established();
                     if changed_in_gap > 0 {
                         self.metrics.add_coalesced(changed_in_gap);
                         tracing::warn!(
                             scope = %self.key,
                             events = changed_in_gap,
-                            "events changed while the watch could not resume; each was exported once in its latest state (its count says how often it occurred)"
+                            "objects changed while the watch could not resume; each was exported once in its latest state (an event's count says how often it occurred)"
                         );
                     }
                     gap = None;
                 }
                 Ok(watcher::Event::Apply(obj)) => {
-                    self.apply(&obj, Phase::Watch).await?;
+                    self.apply(&obj, Phase::Watch, Seen::Applied).await?;
                 }
-                Ok(watcher::Event::Delete(obj)) => self.delete(&obj),
+                Ok(watcher::Event::Delete(obj)) => self.delete(&obj).await?,
                 Err(e) => {
                     let code = match &e {
                         watcher::Error::WatchError(status) => Some(status.code),

@@ -5,7 +5,7 @@ use kube::ResourceExt;
 use kube::api::{WatchEvent, WatchParams};
 
 use super::kind::WatchedKind;
-use super::scope::{GapStart, Scope, Stopped, status_code};
+use super::scope::{GapStart, Scope, Seen, Stopped, status_code};
 use super::stream::IDLE_MARGIN;
 use crate::checkpoint::Phase;
 use crate::retry::Backoff;
@@ -19,13 +19,19 @@ impl<K: WatchedKind> Scope<K> {
         tracing::info!(scope = %self.key, resource_version = rv, "resuming watch from checkpoint");
         let mut backoff = Backoff::watch();
         // Bookmarks are on by default; they move the resume point while nothing changes.
-        let params = WatchParams::default().timeout(self.config.watch_timeout_secs);
+        let mut params = WatchParams::default().timeout(self.config.watch_timeout_secs);
+        if let Some(labels) = &self.selectors.labels {
+            params = params.labels(labels);
+        }
+        if let Some(fields) = &self.selectors.fields {
+            params = params.fields(fields);
+        }
         let idle =
             std::time::Duration::from_secs(u64::from(self.config.watch_timeout_secs)) + IDLE_MARGIN;
         loop {
             let mut stream = match self.api.watch(&params, &rv.to_string()).await {
                 Ok(stream) => {
-                    self.metrics.add_established(1);
+                    self.established();
                     stream.boxed()
                 }
                 Err(e) => {
@@ -45,13 +51,18 @@ impl<K: WatchedKind> Scope<K> {
                     Ok(None) | Err(_) => break,
                 };
                 match item {
-                    Ok(WatchEvent::Added(obj) | WatchEvent::Modified(obj)) => {
-                        self.apply(&obj, Phase::Watch).await?;
+                    Ok(WatchEvent::Added(obj)) => {
+                        self.apply(&obj, Phase::Watch, Seen::Added).await?;
+                        rv = advance(rv, obj.resource_version().as_deref());
+                        backoff.reset();
+                    }
+                    Ok(WatchEvent::Modified(obj)) => {
+                        self.apply(&obj, Phase::Watch, Seen::Modified).await?;
                         rv = advance(rv, obj.resource_version().as_deref());
                         backoff.reset();
                     }
                     Ok(WatchEvent::Deleted(obj)) => {
-                        self.delete(&obj);
+                        self.delete(&obj).await?;
                         rv = advance(rv, obj.resource_version().as_deref());
                     }
                     Ok(WatchEvent::Bookmark(b)) => {

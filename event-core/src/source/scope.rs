@@ -1,7 +1,10 @@
-//! One watched scope (all namespaces, or one): the state shared by the resume and relist steps.
+//! One watched scope (one kind, in all namespaces or in one): the state shared by the resume
+//! and relist steps.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
+use jiff::Timestamp;
 use kube::{Api, ResourceExt};
 use tokio::sync::mpsc;
 
@@ -9,18 +12,43 @@ use super::kind::WatchedKind;
 use super::stream::{EventStreamConfig, WatchError};
 use crate::Tracked;
 use crate::checkpoint::{Ledger, Phase};
+use crate::event::Change;
 use crate::metrics::Metrics;
 
 /// The consumer dropped the stream: stop watching.
 pub(super) struct Stopped;
 
+/// What a notification said about an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Seen {
+    /// A watch's ADDED.
+    Added,
+    /// A watch's MODIFIED.
+    Modified,
+    /// An item of a list, or a change from kube-rs's watcher, which does not tell an addition
+    /// from a modification.
+    Applied,
+}
+
+/// Label and field selectors of one scope's requests.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Selectors {
+    pub(super) labels: Option<String>,
+    pub(super) fields: Option<String>,
+}
+
 pub(super) struct Scope<K> {
     pub(super) api: Api<K>,
     pub(super) key: Arc<str>,
     pub(super) config: Arc<EventStreamConfig>,
+    pub(super) selectors: Selectors,
     pub(super) ledger: Ledger,
     pub(super) metrics: Metrics,
     pub(super) tx: mpsc::Sender<Result<Tracked, WatchError>>,
+    /// Object kinds: uids this scope has seen exist in this run, which tell a listed object
+    /// already known (`Modified`) from a new one (`Added`) while its first occurrence may
+    /// still be in flight, and after the ledger stopped tracking it one by one.
+    pub(super) known: Mutex<HashSet<Box<str>>>,
 }
 
 /// What a relist should report: events changed after this resourceVersion were changed in a gap
@@ -41,22 +69,89 @@ impl<K: WatchedKind> Scope<K> {
     }
 
     /// Offers an added or modified object; sends it on when it is a new occurrence.
-    pub(super) async fn apply(&self, obj: &K, phase: Phase) -> Result<bool, Stopped> {
+    pub(super) async fn apply(&self, obj: &K, phase: Phase, seen: Seen) -> Result<bool, Stopped> {
         self.progress();
-        let event = match obj.normalize() {
-            Ok(event) => event,
-            Err(source) => {
-                self.metrics.add_malformed(1);
-                self.note_rv(obj, phase);
-                return self
-                    .report(WatchError::Malformed {
-                        scope: self.key.to_string(),
-                        source,
-                    })
-                    .await
-                    .map(|()| false);
+        let change = self.change_of(obj, seen);
+        match obj.normalize(change) {
+            Ok(event) => self.offer(event, phase).await,
+            Err(source) => self.malformed(obj, phase, source).await.map(|()| false),
+        }
+    }
+
+    /// Records a deletion. An Event's deletion is its TTL expiring: nothing is exported and the
+    /// ledger may forget it. An object's deletion is an occurrence of its own, at the deletion's
+    /// resourceVersion, exported as `Deleted`.
+    pub(super) async fn delete(&self, obj: &K) -> Result<(), Stopped> {
+        self.progress();
+        let rv = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok());
+        let uid = obj.uid();
+        if K::OBJECT_CHANGES {
+            if let Some(uid) = &uid {
+                self.known_uids().remove(uid.as_str());
             }
+            match obj.normalize(Change::Deleted) {
+                Ok(event) => {
+                    self.offer(event, Phase::Watch).await?;
+                }
+                Err(source) => return self.malformed(obj, Phase::Watch, source).await,
+            }
+        }
+        match (uid, rv) {
+            (Some(uid), Some(rv)) => self.ledger.deleted(&self.key, &uid, rv),
+            (None, Some(rv)) => self.ledger.observe(&self.key, Phase::Watch, rv),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn bookmark(&self, rv: &str) {
+        self.progress();
+        if let Ok(rv) = rv.parse::<u64>() {
+            self.ledger.observe(&self.key, Phase::Watch, rv);
+        }
+    }
+
+    /// The watch is established: a list completed, or a resumed watch connected.
+    pub(super) fn established(&self) {
+        self.metrics.add_established(1);
+        self.metrics.health().established(&self.key);
+    }
+
+    /// Decides the reason of an object's change and remembers that it exists.
+    ///
+    /// A watch says ADDED or MODIFIED. A list or kube-rs's watcher does not: an object whose
+    /// uid this run has seen, or whose occurrence the ledger holds as exported, is `Modified`,
+    /// any other `Added`. After a restart that had to relist (410 Gone), the ledger may no
+    /// longer track an object that changed during the gap one by one (its resume point stands
+    /// for it), and the change is reported as `Added`.
+    fn change_of(&self, obj: &K, seen: Seen) -> Change {
+        if !K::OBJECT_CHANGES {
+            return Change::Modified;
+        }
+        let Some(uid) = obj.uid() else {
+            return match seen {
+                Seen::Modified => Change::Modified,
+                Seen::Added | Seen::Applied => Change::Added,
+            };
         };
+        let seen_before = !self.known_uids().insert(uid.clone().into_boxed_str());
+        match seen {
+            Seen::Added => Change::Added,
+            Seen::Modified => Change::Modified,
+            Seen::Applied if seen_before || self.ledger.exported_version(&uid).is_some() => {
+                Change::Modified
+            }
+            Seen::Applied => Change::Added,
+        }
+    }
+
+    fn known_uids(&self) -> std::sync::MutexGuard<'_, HashSet<Box<str>>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn offer(&self, event: crate::Event, phase: Phase) -> Result<bool, Stopped> {
         let Ok(rv) = event.resource_version.parse::<u64>() else {
             // Every etcd-backed API server uses integers; without one we cannot order
             // occurrences, so export it untracked rather than risk losing it.
@@ -65,10 +160,14 @@ impl<K: WatchedKind> Scope<K> {
             self.metrics.add_received(1);
             return self.send(Tracked::new(event, None)).await.map(|()| true);
         };
-        match self
-            .ledger
-            .offer(&self.key, phase, &event.uid, rv, event.last_seen)
-        {
+        // An Event expires an hour after it was last seen, so the ledger may forget it a while
+        // after; an object lives as long as it likes, so count from when it was seen changing.
+        let seen = if K::OBJECT_CHANGES {
+            Timestamp::now()
+        } else {
+            event.last_seen
+        };
+        match self.ledger.offer(&self.key, phase, &event.uid, rv, seen) {
             Some(ticket) => {
                 self.metrics.add_received(1);
                 self.send(Tracked::new(event, Some(ticket)))
@@ -82,33 +181,25 @@ impl<K: WatchedKind> Scope<K> {
         }
     }
 
-    /// Records a deletion: nothing is exported, the ledger may forget the event.
-    pub(super) fn delete(&self, obj: &K) {
-        self.progress();
-        let rv = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok());
-        match (obj.uid(), rv) {
-            (Some(uid), Some(rv)) => self.ledger.deleted(&self.key, &uid, rv),
-            (None, Some(rv)) => self.ledger.observe(&self.key, Phase::Watch, rv),
-            _ => {}
-        }
-    }
-
-    pub(super) fn bookmark(&self, rv: &str) {
-        self.progress();
-        if let Ok(rv) = rv.parse::<u64>() {
-            self.ledger.observe(&self.key, Phase::Watch, rv);
-        }
-    }
-
-    fn note_rv(&self, obj: &K, phase: Phase) {
+    async fn malformed(
+        &self,
+        obj: &K,
+        phase: Phase,
+        source: crate::NormalizeError,
+    ) -> Result<(), Stopped> {
+        self.metrics.add_malformed(1);
         if let Some(rv) = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok()) {
             self.ledger.observe(&self.key, phase, rv);
         }
+        self.report(WatchError::Malformed {
+            scope: self.key.to_string(),
+            source,
+        })
+        .await
     }
 
     fn progress(&self) {
-        self.metrics
-            .watch_progress(jiff::Timestamp::now().as_second());
+        self.metrics.watch_progress(Timestamp::now().as_second());
     }
 
     async fn send(&self, item: Tracked) -> Result<(), Stopped> {
@@ -120,6 +211,7 @@ impl<K: WatchedKind> Scope<K> {
     pub(super) async fn report(&self, error: WatchError) -> Result<(), Stopped> {
         if !matches!(error, WatchError::Malformed { .. }) {
             self.metrics.add_watch_errors(1);
+            self.metrics.health().failed(&self.key, &error);
         }
         self.tx.send(Err(error)).await.map_err(|_| Stopped)
     }
@@ -133,9 +225,7 @@ impl<K: WatchedKind> Scope<K> {
             Some(401) => {
                 "; the credentials were refused: check the kubeconfig or service account token"
             }
-            Some(403) => {
-                "; the service account may not list/watch events: grant get, list and watch on events (see deploy/rbac.yaml)"
-            }
+            Some(403) => K::FORBIDDEN_HINT,
             _ => "",
         };
         WatchError::Watch {

@@ -6,15 +6,18 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
-use k8s_openapi::api::core::v1::Event as CoreEvent;
+use k8s_openapi::api::core::v1::{
+    Event as CoreEvent, Namespace, Node, PersistentVolumeClaim, Pod, Service,
+};
 use k8s_openapi::api::events::v1::Event as EventsEvent;
 use kube::Client;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::kind::WatchedKind;
-use super::scope::Scope;
+use super::answered::reporting_client;
+use super::kind::{ObjectKind, WatchedKind};
+use super::scope::{Scope, Selectors};
 use crate::checkpoint::Ledger;
 use crate::metrics::Metrics;
 use crate::{EventApi, NormalizeError, Tracked};
@@ -39,8 +42,9 @@ pub enum ApiChoice {
 /// |---|---|---|
 /// | `api` | `auto` | `auto`, `events-v1` or `core-v1` |
 /// | `namespaces` | `[]` (all) | watch only these namespaces, one watch each |
-/// | `label_selector` | none | passed to the API server |
-/// | `field_selector` | none | passed to the API server |
+/// | `objects` | `[]` | also export the changes of these objects: `pods`, `nodes`, `namespaces`, `services`, `persistentvolumeclaims` |
+/// | `label_selector` | none | passed to the API server, for Events only |
+/// | `field_selector` | none | passed to the API server, for Events only |
 /// | `page_size` | 500 | list page size on relists |
 /// | `watch_timeout_secs` | 290 | server-side watch timeout before a re-watch |
 /// | `buffer` | 1024 | occurrences buffered between the watches and the consumer |
@@ -52,6 +56,10 @@ pub struct EventStreamConfig {
     pub api: ApiChoice,
     /// Namespaces to watch; empty watches all.
     pub namespaces: Vec<String>,
+    /// Kinds of objects whose changes are exported too, each watched like the Events (per
+    /// namespace when `namespaces` is set and the kind is namespaced) with its own resume
+    /// point; see [`event::change`](crate::event::change) for the records.
+    pub objects: Vec<ObjectKind>,
     /// A label selector for the watch.
     pub label_selector: Option<String>,
     /// A field selector for the watch, e.g. `type=Warning`.
@@ -69,6 +77,7 @@ impl Default for EventStreamConfig {
         EventStreamConfig {
             api: ApiChoice::Auto,
             namespaces: Vec::new(),
+            objects: Vec::new(),
             label_selector: None,
             field_selector: None,
             page_size: 500,
@@ -90,6 +99,20 @@ impl EventStreamConfig {
     #[must_use]
     pub fn namespaces<I: IntoIterator<Item = S>, S: Into<String>>(mut self, namespaces: I) -> Self {
         self.namespaces = namespaces.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`objects`](Self::objects).
+    ///
+    /// ```
+    /// use event_core::{EventStreamConfig, ObjectKind};
+    ///
+    /// let config = EventStreamConfig::default().objects([ObjectKind::Pods, ObjectKind::Nodes]);
+    /// assert_eq!(config.objects.len(), 2);
+    /// ```
+    #[must_use]
+    pub fn objects<I: IntoIterator<Item = ObjectKind>>(mut self, objects: I) -> Self {
+        self.objects = objects.into_iter().collect();
         self
     }
 
@@ -176,12 +199,18 @@ pub enum WatchError {
 pub struct EventStream {
     rx: mpsc::Receiver<Result<Tracked, WatchError>>,
     api: EventApi,
+    /// The source key of every scope, told stopped when the stream is dropped.
+    scopes: Vec<Arc<str>>,
+    metrics: Metrics,
     // Dropping the set aborts the watch tasks.
     _tasks: JoinSet<()>,
 }
 
 impl EventStream {
-    /// Resolves which Events API to watch and starts one watch per scope.
+    /// Resolves which Events API to watch and starts one watch per scope: the Events of each
+    /// namespace (or of all), then each kind of [`objects`](EventStreamConfig::objects), per
+    /// namespace for a namespaced kind, once for a cluster-scoped one. Each scope registers in
+    /// [`Metrics::health`] and reports its readiness there.
     ///
     /// # Errors
     ///
@@ -195,30 +224,52 @@ impl EventStream {
     ) -> Result<Self, WatchError> {
         let api = resolve_api(&client, config.api).await?;
         let (tx, rx) = mpsc::channel(config.buffer.max(1));
-        let mut tasks = JoinSet::new();
-        let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+        let namespaces: Vec<Option<String>> = if config.namespaces.is_empty() {
             vec![None]
         } else {
             config.namespaces.iter().cloned().map(Some).collect()
         };
-        let config = Arc::new(config);
-        for namespace in scopes {
-            let key: Arc<str> =
-                Arc::from(format!("events@{}", namespace.as_deref().unwrap_or("*")));
+        let mut objects = config.objects.clone();
+        objects.sort_unstable();
+        objects.dedup();
+        let events = Selectors {
+            labels: config.label_selector.clone(),
+            fields: config.field_selector.clone(),
+        };
+        let mut spawner = Spawner {
+            tasks: JoinSet::new(),
+            keys: Vec::new(),
+            client,
+            config: Arc::new(config),
+            ledger,
+            metrics,
+            tx,
+        };
+        for namespace in &namespaces {
+            let key = format!("events@{}", namespace.as_deref().unwrap_or("*"));
+            let ns = namespace.as_deref();
             match api {
-                EventApi::CoreV1 => spawn_scope::<CoreEvent>(
-                    &mut tasks, &client, namespace, key, &config, &ledger, &metrics, &tx,
-                ),
-                _ => spawn_scope::<EventsEvent>(
-                    &mut tasks, &client, namespace, key, &config, &ledger, &metrics, &tx,
-                ),
+                EventApi::CoreV1 => spawner.spawn::<CoreEvent>(ns, key, events.clone()),
+                _ => spawner.spawn::<EventsEvent>(ns, key, events.clone()),
             }
         }
-        tracing::info!(api = %api, scopes = tasks.len(), "watching events");
+        for kind in objects {
+            let scopes: &[Option<String>] = if kind.is_namespaced() {
+                &namespaces
+            } else {
+                &[None]
+            };
+            for namespace in scopes {
+                spawner.spawn_object(kind, namespace.as_deref());
+            }
+        }
+        tracing::info!(api = %api, scopes = spawner.tasks.len(), "watching events");
         Ok(EventStream {
             rx,
             api,
-            _tasks: tasks,
+            scopes: spawner.keys,
+            metrics: spawner.metrics,
+            _tasks: spawner.tasks,
         })
     }
 
@@ -226,29 +277,69 @@ impl EventStream {
     pub fn api(&self) -> EventApi {
         self.api
     }
+
+    /// The ledger source key of every watch scope, e.g. `events@*`, `pods@payments`, `nodes`.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes.iter().map(|s| &**s)
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn_scope<K: WatchedKind>(
-    tasks: &mut JoinSet<()>,
-    client: &Client,
-    namespace: Option<String>,
-    key: Arc<str>,
-    config: &Arc<EventStreamConfig>,
-    ledger: &Ledger,
-    metrics: &Metrics,
-    tx: &mpsc::Sender<Result<Tracked, WatchError>>,
-) {
-    let api = K::api(client.clone(), namespace.as_deref());
-    let scope = Scope {
-        api,
-        key,
-        config: config.clone(),
-        ledger: ledger.clone(),
-        metrics: metrics.clone(),
-        tx: tx.clone(),
-    };
-    tasks.spawn(scope.run());
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        for scope in &self.scopes {
+            self.metrics.health().stopped(scope);
+        }
+    }
+}
+
+/// Starts the watch of each scope, with what they share.
+struct Spawner {
+    tasks: JoinSet<()>,
+    keys: Vec<Arc<str>>,
+    client: Client,
+    config: Arc<EventStreamConfig>,
+    ledger: Ledger,
+    metrics: Metrics,
+    tx: mpsc::Sender<Result<Tracked, WatchError>>,
+}
+
+impl Spawner {
+    fn spawn<K: WatchedKind>(
+        &mut self,
+        namespace: Option<&str>,
+        key: String,
+        selectors: Selectors,
+    ) {
+        let key: Arc<str> = Arc::from(key);
+        self.metrics.health().register(&key);
+        let client = reporting_client(&self.client, self.metrics.health().clone(), key.clone());
+        let scope = Scope {
+            api: K::api(client, namespace),
+            key: key.clone(),
+            config: self.config.clone(),
+            selectors,
+            ledger: self.ledger.clone(),
+            metrics: self.metrics.clone(),
+            tx: self.tx.clone(),
+            known: Default::default(),
+        };
+        self.keys.push(key);
+        self.tasks.spawn(scope.run());
+    }
+
+    fn spawn_object(&mut self, kind: ObjectKind, namespace: Option<&str>) {
+        let key = kind.source_key(namespace);
+        let none = Selectors::default();
+        match kind {
+            ObjectKind::Pods => self.spawn::<Pod>(namespace, key, none),
+            ObjectKind::Nodes => self.spawn::<Node>(namespace, key, none),
+            ObjectKind::Namespaces => self.spawn::<Namespace>(namespace, key, none),
+            ObjectKind::Services => self.spawn::<Service>(namespace, key, none),
+            ObjectKind::PersistentVolumeClaims => {
+                self.spawn::<PersistentVolumeClaim>(namespace, key, none);
+            }
+        }
+    }
 }
 
 async fn resolve_api(client: &Client, choice: ApiChoice) -> Result<EventApi, WatchError> {
@@ -279,3 +370,30 @@ impl Stream for EventStream {
 
 /// How long to wait past the server-side watch timeout before deciding a watch is dead.
 pub(super) const IDLE_MARGIN: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_are_read_from_config_by_their_plural_names() {
+        let config: EventStreamConfig = serde_json::from_value(serde_json::json!({
+            "namespaces": ["payments"],
+            "objects": ["pods", "nodes", "persistentvolumeclaims"]
+        }))
+        .unwrap();
+        assert_eq!(
+            config.objects,
+            [
+                ObjectKind::Pods,
+                ObjectKind::Nodes,
+                ObjectKind::PersistentVolumeClaims
+            ]
+        );
+        assert!(EventStreamConfig::default().objects.is_empty());
+        let unknown = serde_json::from_value::<EventStreamConfig>(
+            serde_json::json!({"objects": ["secrets"]}),
+        );
+        assert!(unknown.is_err(), "secrets are not a watched kind");
+    }
+}
