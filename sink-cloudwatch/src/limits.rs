@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn a_message_of_the_maximum_size_fits_one_request_with_its_overhead() {
         assert_eq!(MAX_MESSAGE_BYTES + EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES);
-        assert!(MAX_MESSAGE_BYTES + EVENT_OVERHEAD_BYTES <= MAX_EVENT_BYTES);
+        const { assert!(MAX_MESSAGE_BYTES + EVENT_OVERHEAD_BYTES <= MAX_EVENT_BYTES) };
     }
 
     #[test]

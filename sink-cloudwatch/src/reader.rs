@@ -297,25 +297,20 @@ impl CloudWatchReader {
             Next(String),
             Done,
         }
-        let start = if let Err(error) = self.check_filters() {
-            stream::iter(vec![Err(error)]).left_stream()
-        } else {
-            stream::empty().right_stream()
+        let (start, first) = match self.check_filters() {
+            Err(error) => (stream::iter(vec![Err(error)]).left_stream(), Page::Done),
+            Ok(()) => (stream::empty().right_stream(), Page::First),
         };
-        let valid = self.check_filters().is_ok();
-        let pages = stream::unfold(
-            (self, if valid { Page::First } else { Page::Done }),
-            |(reader, page)| async move {
-                let token = match page {
-                    Page::Done => return None,
-                    Page::First => None,
-                    Page::Next(token) => Some(token),
-                };
-                let (items, next) = reader.page(token).await;
-                let next = next.map_or(Page::Done, Page::Next);
-                Some((stream::iter(items), (reader, next)))
-            },
-        );
+        let pages = stream::unfold((self, first), |(reader, page)| async move {
+            let token = match page {
+                Page::Done => return None,
+                Page::First => None,
+                Page::Next(token) => Some(token),
+            };
+            let (items, next) = reader.page(token).await;
+            let next = next.map_or(Page::Done, Page::Next);
+            Some((stream::iter(items), (reader, next)))
+        });
         start.chain(pages.flatten())
     }
 

@@ -448,6 +448,7 @@ async fn the_health_check_passes_on_valid_credentials_and_fails_when_unreachable
     let err = sink.health_check().await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     env.proxy.set_unreachable(false);
+    env.assert_no_violations();
 }
 
 #[tokio::test]
@@ -466,4 +467,5 @@ async fn create_missing_false_makes_a_missing_group_a_fatal_error() {
     assert!(matches!(err, SinkError::Fatal { .. }), "{err}");
     assert!(err.to_string().contains("create_missing"), "{err}");
     assert_eq!(env.proxy.stats().calls("CreateLogGroup"), 0);
+    env.assert_no_violations();
 }
