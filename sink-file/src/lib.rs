@@ -102,6 +102,6 @@ pub use config::{
 pub use naming::{ArchiveName, COMPRESSED_EXTENSION, PLAIN_EXTENSION};
 pub use reader::{FileArchiveReader, ReadError};
 pub use rotation::Rotation;
-pub use sink::FileSink;
+pub use sink::{FileSink, RECENT_FILES_SEARCHED};
 pub use stats::FileSinkStats;
 pub use writer::FsyncPolicy;

@@ -175,6 +175,15 @@ impl FileArchiveReader {
         self
     }
 
+    /// Keeps only the newest `n` files (at least one), for a look at what was written last.
+    /// Call before reading.
+    pub fn newest(mut self, n: usize) -> Self {
+        let keep = n.max(1);
+        let skip = self.files.len().saturating_sub(keep);
+        self.files.drain(..skip);
+        self
+    }
+
     /// The files left to read, oldest first.
     pub fn files(&self) -> impl ExactSizeIterator<Item = &ArchiveName> + '_ {
         self.files[self.next_file.min(self.files.len())..]

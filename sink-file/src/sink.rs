@@ -2,18 +2,20 @@
 
 mod archive;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::{Event, Rejection, Sink, SinkError};
+use event_core::{Event, OccurrenceKey, Rejection, Sink, SinkError};
 
 use self::archive::Archive;
 use crate::clock::Clock;
 use crate::config::{ConfigError, FileSinkConfig};
 use crate::fs::{Fs, FsError};
+use crate::reader::FileArchiveReader;
 use crate::stats::FileSinkStats;
 
 /// Appends events to a rolling JSON-lines archive, one object per line.
@@ -42,6 +44,7 @@ use crate::stats::FileSinkStats;
 pub struct FileSink {
     archive: Arc<Mutex<Archive>>,
     directory: PathBuf,
+    prefix: String,
     write_timeout: Duration,
     stats: FileSinkStats,
 }
@@ -75,6 +78,7 @@ impl FileSink {
         let stats = FileSinkStats::default();
         Ok(FileSink {
             directory: config.directory.clone(),
+            prefix: config.prefix.clone(),
             write_timeout: config.write_timeout,
             archive: Arc::new(Mutex::new(Archive::new(config, fs, clock, stats.clone()))),
             stats,
@@ -122,11 +126,15 @@ impl FileSink {
                 ),
                 join_error,
             )),
-            Err(_) => Err(SinkError::retryable_msg(format!(
-                "{what} {} did not finish within {:?}; check that the disk is not hung or overloaded",
-                self.directory.display(),
-                self.write_timeout
-            ))),
+            // A write already under way may still complete after we stop waiting.
+            Err(elapsed) => Err(SinkError::maybe_stored(
+                format!(
+                    "{what} {} did not finish within {:?}; check that the disk is not hung or overloaded",
+                    self.directory.display(),
+                    self.write_timeout
+                ),
+                elapsed,
+            )),
         }
     }
 }
@@ -209,6 +217,72 @@ impl Sink for FileSink {
         self.run("opening the archive in", |archive, _| archive.start())
             .await
     }
+
+    /// Looks for the candidates in the newest [`RECENT_FILES_SEARCHED`] files: what an earlier
+    /// attempt or a crashed run stored without the checkpoint recording it was written last.
+    async fn already_stored(
+        &mut self,
+        candidates: &[Event],
+    ) -> Result<Option<HashSet<OccurrenceKey>>, SinkError> {
+        let wanted: HashSet<OccurrenceKey> = candidates.iter().map(Event::key).collect();
+        let directory = self.directory.clone();
+        let prefix = self.prefix.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            recently_stored(&directory, &prefix, &wanted, RECENT_FILES_SEARCHED)
+        })
+        .await
+        .map_err(|join| SinkError::retryable("reading the archive back panicked", join))??;
+        Ok(Some(found))
+    }
+}
+
+/// How many of the newest files [`FileSink::already_stored`] reads: the events in doubt are
+/// the last few batches handed to the sink, far less than one file unless files are tiny.
+pub const RECENT_FILES_SEARCHED: usize = 4;
+
+/// The keys among `wanted` found in the newest `files` files of the archive.
+fn recently_stored(
+    directory: &Path,
+    prefix: &str,
+    wanted: &HashSet<OccurrenceKey>,
+    files: usize,
+) -> Result<HashSet<OccurrenceKey>, SinkError> {
+    let reader = match FileArchiveReader::open(directory, prefix) {
+        Ok(reader) => reader.newest(files),
+        // Nothing was ever written: nothing is stored.
+        Err(crate::ReadError::List { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(HashSet::new());
+        }
+        Err(error) => {
+            return Err(SinkError::retryable(
+                format!("reading back {} failed", directory.display()),
+                error,
+            ));
+        }
+    };
+    let mut found = HashSet::new();
+    for event in reader {
+        match event {
+            Ok(event) => {
+                let key = event.key();
+                if wanted.contains(&key) {
+                    found.insert(key);
+                }
+            }
+            // A line that is not an event holds no candidate; an unreadable file may, so the
+            // question is asked again later.
+            Err(crate::ReadError::Parse { .. }) => {}
+            Err(error) => {
+                return Err(SinkError::retryable(
+                    format!("reading back {} failed", directory.display()),
+                    error,
+                ));
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -105,24 +105,16 @@ impl SourceState {
     /// The watch can restart after this resourceVersion without skipping an unsettled ticket:
     /// a watch from `rv` replays every change with a greater one.
     fn resume_point(&self) -> Option<u64> {
-        if self.observed.is_none() {
-            // Nothing watched yet: a first list arrives in any order, so no version below its
-            // items is known to be complete until it ends.
-            return None;
-        }
+        // Nothing watched yet: a first list arrives in any order, so no version below its items
+        // is known to be complete until it ends.
+        let observed = self.observed?;
         let point = match self.in_flight.first_key_value() {
-            Some((&oldest, _)) => {
-                let before_oldest = oldest.saturating_sub(1);
-                Some(
-                    self.observed
-                        .map_or(before_oldest, |o| o.min(before_oldest)),
-                )
-            }
-            None => self.observed,
+            Some((&oldest, _)) => observed.min(oldest.saturating_sub(1)),
+            None => observed,
         };
         // A watch from resourceVersion "0" means "from any recent state" to the API server,
         // not "from the beginning": such a point must relist instead.
-        point.filter(|&rv| rv > 0)
+        Some(point).filter(|&rv| rv > 0)
     }
 }
 

@@ -588,3 +588,41 @@ async fn invalid_config_is_refused_before_anything_touches_the_disk() {
     assert_eq!(error.key(), Some("keep_files"));
     assert!(!missing.exists());
 }
+
+#[tokio::test]
+async fn already_stored_finds_what_the_newest_files_hold_and_nothing_else() {
+    let h = Harness::new();
+    let mut sink = h.sink(h.config());
+    assert_eq!(
+        sink.already_stored(&batch("a", 2)).await.unwrap(),
+        Some(HashSet::new()),
+        "an archive never written holds nothing"
+    );
+    let stored = batch("a", 3);
+    sink.send(&stored).await.unwrap();
+    h.clock.set("2026-11-24T11:00:00Z");
+    let later = batch("b", 2);
+    sink.send(&later).await.unwrap();
+    let mut candidates = vec![stored[1].clone(), later[0].clone()];
+    candidates.extend(batch("never", 2));
+    let found = sink.already_stored(&candidates).await.unwrap().unwrap();
+    let expected: HashSet<OccurrenceKey> = [stored[1].key(), later[0].key()].into();
+    assert_eq!(found, expected);
+}
+
+#[tokio::test]
+async fn already_stored_reads_only_the_newest_files() {
+    let h = Harness::new();
+    let mut sink = h.sink(h.config());
+    let first = batch("first", 1);
+    sink.send(&first).await.unwrap();
+    for hour in 1..=RECENT_FILES_SEARCHED {
+        h.clock.set(&format!("2026-11-24T{:02}:00:00Z", 10 + hour));
+        sink.send(&batch(&format!("h{hour}-"), 1)).await.unwrap();
+    }
+    let found = sink.already_stored(&first).await.unwrap().unwrap();
+    assert!(
+        found.is_empty(),
+        "the first file is beyond the search: {found:?}"
+    );
+}
