@@ -4,19 +4,19 @@
 //!
 //! Starts a simulated Kubernetes API server whose events expire after a few seconds (as they do
 //! after 60 minutes on EKS), plays an incident on it, and runs the real pipeline — watch,
-//! filter, checkpoint — into stdout. Then it waits for the events to expire from the API and
-//! shows that every occurrence was kept.
+//! filter, checkpoint — into stdout and a rolling file archive. Then it waits for the events to
+//! expire from the API, reads the archive back and shows that every occurrence was kept, once.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
 use event_core::metrics::Metrics;
-use event_core::testing::MemorySink;
 use event_core::{
     EventStream, EventStreamConfig, EventStreamExt, FilterConfig, FilterRule, Pipeline,
     PipelineConfig,
 };
+use sink_file::{FileArchiveReader, FileSink, FileSinkConfig, Rotation};
 use sink_stdout::{Format, StdoutSink};
 use testkit::{SimCluster, SimConfig};
 use tokio_util::sync::CancellationToken;
@@ -58,12 +58,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?
     .filter_with(filter);
-    let kept = MemorySink::new("kept");
+    let archive = FileSinkConfig::new(workdir.join("archive"))
+        .rotation(Rotation::HOURLY)
+        .compress(true);
     let shutdown = CancellationToken::new();
     let pipeline = Pipeline::new(stream)
         .config(PipelineConfig::default().max_batch_wait(Duration::from_millis(200)))
         .sink(StdoutSink::new(Format::Text))
-        .sink(kept.clone())
+        .sink(FileSink::new(archive.clone())?)
         .checkpoint(
             ledger,
             FileCheckpointStore::new(workdir.join("checkpoint.json")),
@@ -96,11 +98,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|o| o.namespace != "kube-system")
         .map(|o| (o.uid.clone(), o.resource_version.clone()))
         .collect();
-    let stored: Vec<(String, String)> = kept
-        .keys()
-        .into_iter()
-        .map(|k| (k.uid, k.resource_version))
-        .collect();
+    let stored: Vec<(String, String)> = FileArchiveReader::from_config(&archive)?
+        .map(|event| event.map(|e| (e.uid, e.resource_version)))
+        .collect::<Result<_, _>>()?;
     let unique: HashSet<_> = stored.iter().cloned().collect();
     let missing = wanted.difference(&unique).count();
     let duplicated = stored.len() - unique.len();
@@ -109,11 +109,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cluster.event_count()
     );
     eprintln!(
-        "Event Keeper kept {} of the {} occurrences ({} filtered out on purpose): \
+        "Event Keeper kept {} of the {} occurrences ({} filtered out on purpose) in {}: \
          {missing} missing, {duplicated} duplicated; checkpoint saved: {}.",
         unique.len(),
         incident.occurrences.len(),
         incident.occurrences.len() - wanted.len(),
+        archive.directory.display(),
         report.checkpoint_saved,
     );
     if missing > 0 || duplicated > 0 {
