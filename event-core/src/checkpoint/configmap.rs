@@ -45,6 +45,9 @@ const CLAIM_ATTEMPTS: usize = 3;
 /// RBAC: `get` and `update` on the ConfigMap (`resourceNames` may name it) and `create` on
 /// configmaps in its namespace.
 ///
+/// Clones share the version last seen, so a clone kept aside sees what the pipeline's copy
+/// did; each request times out after [`timeout`](Self::timeout).
+///
 /// ```no_run
 /// # async fn demo(client: kube::Client) -> Result<(), Box<dyn std::error::Error>> {
 /// use event_core::checkpoint::{ConfigMapCheckpointStore, Ledger, LedgerConfig};
