@@ -469,3 +469,41 @@ async fn create_missing_false_makes_a_missing_group_a_fatal_error() {
     assert_eq!(env.proxy.stats().calls("CreateLogGroup"), 0);
     env.assert_no_violations();
 }
+
+#[tokio::test]
+async fn already_stored_finds_events_stored_under_a_clamped_timestamp() {
+    let env = harness::env().await;
+    let group = "/ek-test/stored-old";
+    let mut sink = env.sink(group);
+    let now = Timestamp::now();
+    let mut sent = events(
+        "old",
+        3,
+        "payments",
+        now - SignedDuration::from_hours(24 * 30),
+    );
+    sent.extend(events(
+        "now",
+        2,
+        "payments",
+        now - SignedDuration::from_secs(5),
+    ));
+    sink.send(&sent).await.unwrap();
+    let mut candidates = sent.clone();
+    candidates.extend(events(
+        "unsent",
+        2,
+        "payments",
+        now - SignedDuration::from_hours(24 * 30),
+    ));
+    candidates.extend(events("elsewhere", 1, "billing", now));
+    let stored = env
+        .sink(group)
+        .already_stored(&candidates)
+        .await
+        .unwrap()
+        .unwrap();
+    let expected: HashSet<_> = sent.iter().map(Event::key).collect();
+    assert_eq!(stored, expected);
+    env.assert_no_violations();
+}

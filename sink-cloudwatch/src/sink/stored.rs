@@ -2,9 +2,9 @@
 //!
 //! For each destination of the candidates, FilterLogEvents reads that one stream over the
 //! candidates' time range, every page, and parses each message back into an [`Event`]. The
-//! range runs from the oldest candidate's true time (a clamped timestamp is only ever later
-//! than the true one, for an old event) to 2 hours past now (the latest time CloudWatch takes).
-//! Events acknowledged in this process are known without a lookup.
+//! range covers every CloudWatch timestamp each candidate can have been stored with: its
+//! `lastSeen`, or the time it was clamped to (see `stored_between`). Events acknowledged in
+//! this process are known without a lookup.
 //!
 //! CloudWatch makes new events searchable after a short delay, so an event stored a moment
 //! ago may be missed and sent again: readers deduplicate by key.
@@ -15,8 +15,9 @@ use event_core::{Event, OccurrenceKey, SinkError};
 use jiff::SignedDuration;
 
 use super::{CloudWatchSink, SINK_NAME, Settled};
+use crate::batch::Window;
 use crate::error::FailureKind;
-use crate::limits::{MAX_EVENT_AGE, MAX_EVENT_FUTURE};
+use crate::limits::MAX_EVENT_AGE;
 use crate::service::{self, Streams};
 
 /// Pages read per stream at most; past it the rest of the candidates count as not stored.
@@ -42,26 +43,20 @@ pub(super) async fn lookup(
         wanted[at].1.push(event);
     }
     let now = sink.clock.now();
-    let latest =
-        (now + SignedDuration::try_from(MAX_EVENT_FUTURE).unwrap_or_default()).as_millisecond();
-    let oldest_kept =
-        (now - SignedDuration::try_from(MAX_EVENT_AGE).unwrap_or_default()).as_millisecond();
+    let window = sink.window();
     for ((group, stream), events) in wanted {
         let keys: HashSet<OccurrenceKey> = events.iter().map(|e| e.key()).collect();
-        let start = events
+        let (start, end) = events
             .iter()
-            .map(|e| {
-                let t = e.last_seen.as_millisecond();
-                // A future event was stored at some earlier "now + 2 h".
-                if t > latest { oldest_kept } else { t }
-            })
-            .min()
-            .unwrap_or(oldest_kept);
+            .map(|e| stored_between(e.last_seen.as_millisecond(), window, now))
+            .fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| {
+                (lo.min(a), hi.max(b))
+            });
         match scan(
             sink,
             &group,
             &stream,
-            (Some(start), Some(latest)),
+            (Some(start), Some(end.saturating_add(1))),
             &keys,
             &mut found,
         )
@@ -88,6 +83,22 @@ pub(super) async fn lookup(
         "looked up which events CloudWatch Logs already holds"
     );
     Ok(found)
+}
+
+/// The CloudWatch timestamps an event of true time `t` can have been stored with, whenever
+/// it was sent: `t` itself when it lies in today's window (it did when it was sent, unless
+/// the event was then over 2 hours ahead of this host's clock); for an old event, between `t`
+/// and today's oldest accepted time (it was clamped up, at most to that); for a future event,
+/// up to today's newest accepted time, after any time CloudWatch may still hold.
+fn stored_between(t: i64, window: Window, now: jiff::Timestamp) -> (i64, i64) {
+    if t < window.oldest {
+        (t, window.oldest)
+    } else if t > window.newest {
+        let age = SignedDuration::try_from(MAX_EVENT_AGE).unwrap_or_default();
+        ((now - age).as_millisecond(), window.newest)
+    } else {
+        (t, t)
+    }
 }
 
 async fn scan(
@@ -138,4 +149,28 @@ async fn scan(
         "stopped looking up stored events after too many pages; the rest will be sent again"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lookup_range_covers_every_timestamp_an_event_can_have_been_stored_with() {
+        let now: jiff::Timestamp = "2026-11-24T12:00:00Z".parse().unwrap();
+        let window = Window::at(now, None);
+        let ms = |d: SignedDuration| (now + d).as_millisecond();
+        let recent = ms(SignedDuration::from_mins(-5));
+        assert_eq!(stored_between(recent, window, now), (recent, recent));
+        let old = ms(SignedDuration::from_hours(-24 * 20));
+        assert_eq!(stored_between(old, window, now), (old, window.oldest));
+        let future = ms(SignedDuration::from_hours(5));
+        let (lo, hi) = stored_between(future, window, now);
+        assert_eq!(hi, window.newest);
+        assert_eq!(lo, ms(SignedDuration::from_hours(-24 * 14)));
+        // Clamped when sent an hour ago, the old event's timestamp is inside the range.
+        let then = Window::at(now - SignedDuration::from_hours(1), None);
+        let (lo, hi) = stored_between(old, window, now);
+        assert!((lo..=hi).contains(&then.clamp(old)));
+    }
 }
