@@ -11,7 +11,7 @@ use event_core::testing::{check_sink, sample_event};
 use event_core::{Event, Sink, SinkError};
 use jiff::{SignedDuration, Timestamp};
 use sink_cloudwatch::{CloudWatchSinkConfig, MAX_EVENT_BYTES};
-use testkit::cloudwatch::Fault;
+use testkit::cloudwatch::{Fault, LEGACY_MAX_EVENT_BYTES, Limits, Rule};
 
 fn events(prefix: &str, n: usize, namespace: &str, start: Timestamp) -> Vec<Event> {
     (0..n)
@@ -506,4 +506,46 @@ async fn already_stored_finds_events_stored_under_a_clamped_timestamp() {
     let expected: HashSet<_> = sent.iter().map(Event::key).collect();
     assert_eq!(stored, expected);
     env.assert_no_violations();
+}
+
+#[tokio::test]
+async fn a_request_refused_as_invalid_is_split_until_the_offending_events_are_rejected() {
+    // A service still on the 256 KB event limit refuses what this sink thinks fits: the sink
+    // must isolate the offenders rather than retry the request as it is.
+    let env = harness::env_with(Limits::default().max_event_bytes(LEGACY_MAX_EVENT_BYTES)).await;
+    let group = "/ek-test/invalid";
+    let mut sink = env.sink(group);
+    let stats = sink.stats();
+    let mut batch = events("inv", 6, "payments", Timestamp::now());
+    batch[1].message = "a".repeat(400 * 1024);
+    batch[4].message = "b".repeat(300 * 1024);
+    let err = sink.send(&batch).await.unwrap_err();
+    let SinkError::Rejected { rejected, .. } = err else {
+        panic!("expected per-event rejections, got {err}");
+    };
+    let indexes: Vec<usize> = rejected.iter().map(|r| r.index).collect();
+    assert_eq!(indexes, [1, 4]);
+    assert!(
+        rejected[0].reason.contains("too large"),
+        "{}",
+        rejected[0].reason
+    );
+    assert_eq!(stats.events_rejected(), 2);
+    let stored: Vec<_> = env.keys_of(group).await;
+    let expected: Vec<_> = [0, 2, 3, 5].iter().map(|&i| batch[i].key()).collect();
+    tests::assert_exactly_once(&stored, &expected);
+    let violations = env.proxy.violations();
+    assert!(!violations.is_empty());
+    assert!(
+        violations
+            .iter()
+            .all(|v| matches!(v.rule, Rule::EventTooLarge { .. })),
+        "{violations:?}"
+    );
+    // Bounded: at most one call per event and split, never a retry loop.
+    assert!(
+        stats.put_calls() <= 2 * 6 + 1,
+        "{} calls",
+        stats.put_calls()
+    );
 }

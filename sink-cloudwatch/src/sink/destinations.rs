@@ -44,7 +44,13 @@ pub(super) async fn create(
     }
     match create_stream(sink, group, stream).await {
         Err(FailureOr::NotFound) => {
-            sink.destinations.groups.remove(group);
+            if sink.destinations.groups.remove(group) {
+                tracing::warn!(
+                    sink = SINK_NAME,
+                    log_group = group,
+                    "log group created earlier is gone; creating it again"
+                );
+            }
             create_group(sink, group).await?;
             create_stream(sink, group, stream)
                 .await

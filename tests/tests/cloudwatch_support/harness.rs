@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_cloudwatchlogs::Client;
 use event_core::{Event, OccurrenceKey};
 use sink_cloudwatch::{CloudWatchSink, CloudWatchSinkConfig};
-use testkit::cloudwatch::{StrictProxy, client, read_stream};
+use testkit::cloudwatch::{Limits, StrictProxy, client, read_stream};
 use testkit::moto::Moto;
 
 /// moto (shared by the binary's tests) behind a proxy of this test's own.
@@ -22,11 +22,16 @@ pub struct Env {
 }
 
 pub async fn env() -> Env {
+    env_with(Limits::default()).await
+}
+
+/// An environment whose proxy enforces `limits` instead of the real service's.
+pub async fn env_with(limits: Limits) -> Env {
     tests::init_tracing();
     let moto = Moto::shared()
         .await
         .expect("moto starts (pip install 'moto[server]')");
-    let proxy = StrictProxy::start(&moto.endpoint())
+    let proxy = StrictProxy::start_with(&moto.endpoint(), limits)
         .await
         .expect("proxy starts");
     let via_proxy = client(&proxy.endpoint()).await;
