@@ -124,3 +124,61 @@ async fn a_timeout_after_forwarding_is_checked_with_already_stored_before_resend
     exporter.stop().await;
     env.assert_no_violations();
 }
+
+#[tokio::test]
+async fn after_a_crash_the_events_stored_but_not_checkpointed_are_not_sent_again() {
+    let env = harness::env().await;
+    let group = "/ek-test/pipeline-crash";
+    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
+    let config = || {
+        CloudWatchSinkConfig::new()
+            .log_group(group)
+            .timeout_secs(20)
+            .send_timeout_secs(25)
+    };
+    let mut exporter = Exporter::new();
+    let first_sink = env.sink_with(config());
+    exporter
+        .start_with(&cluster, EventStreamConfig::default(), move |p| {
+            p.sink(first_sink)
+        })
+        .await;
+    let warm_up = cluster.create_event(NewEvent::new("payments", "BackOff").regarding("Pod", "w"));
+    wait_for_cloudwatch(&env, group, &[key(&warm_up)]).await;
+
+    // moto stores the next batch, but the answer hangs until the process is killed.
+    env.proxy
+        .inject(Fault::TimeoutAfterForward(Duration::from_secs(60)), 1);
+    let doubtful: Vec<_> = (0..4)
+        .map(|i| {
+            cluster.create_event(
+                NewEvent::new("payments", "BackOff").regarding("Pod", format!("c{i}")),
+            )
+        })
+        .collect();
+    let mut expected = vec![key(&warm_up)];
+    expected.extend(doubtful.iter().map(key));
+    wait_for_cloudwatch(&env, group, &expected).await;
+    // Let a checkpoint record that the batch was handed out, then crash.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    exporter.kill();
+
+    let second_sink = env.sink_with(config());
+    let stats = second_sink.stats();
+    exporter
+        .start_with(&cluster, EventStreamConfig::default(), move |p| {
+            p.sink(second_sink)
+        })
+        .await;
+    let after = cluster.create_event(NewEvent::new("payments", "BackOff").regarding("Pod", "z"));
+    expected.push(key(&after));
+    wait_for_cloudwatch(&env, group, &expected).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_exactly_once(&env.keys_of(group).await, &expected);
+    assert!(
+        stats.lookups() >= 1,
+        "the restarted pipeline asked already_stored"
+    );
+    exporter.stop().await;
+    env.assert_no_violations();
+}
