@@ -100,6 +100,8 @@ pub(crate) struct PutRequest {
     pub entries: Vec<Entry>,
     /// Bytes as PutLogEvents counts them.
     pub bytes: usize,
+    /// Whether this request is a half of one CloudWatch refused as invalid.
+    pub split: bool,
 }
 
 impl PutRequest {
@@ -109,6 +111,7 @@ impl PutRequest {
             stream,
             entries: Vec::new(),
             bytes: 0,
+            split: false,
         }
     }
 
@@ -126,8 +129,10 @@ impl PutRequest {
             stream: self.stream.clone(),
             bytes: size(&tail),
             entries: tail,
+            split: true,
         };
         self.bytes = size(&self.entries);
+        self.split = true;
         (self, second)
     }
 

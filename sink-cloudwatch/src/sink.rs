@@ -200,18 +200,7 @@ impl CloudWatchSink {
                     created = true;
                 }
                 FailureKind::InvalidParameter => {
-                    let (first, last) = request.time_range();
-                    tracing::error!(
-                        sink = SINK_NAME,
-                        log_group = %request.group,
-                        log_stream = %request.stream,
-                        events = request.entries.len(),
-                        bytes = request.bytes,
-                        first_timestamp = first,
-                        last_timestamp = last,
-                        error = %failure,
-                        "CloudWatch Logs refused a request as invalid; splitting it to isolate the cause"
-                    );
+                    log_invalid(&request, &failure);
                     if request.entries.len() > 1 {
                         let (a, b) = request.split_in_half();
                         queue.push_front(b);
@@ -288,6 +277,36 @@ impl CloudWatchSink {
 
     fn settle(&mut self, event: &Event, outcome: Settled) {
         self.settled.insert(event.key(), outcome);
+    }
+}
+
+/// Logs the shape of a request CloudWatch refused as invalid: a bug in request building, or a
+/// service with other limits. The first refusal is an error; those of its halves are details.
+fn log_invalid(request: &PutRequest, failure: &crate::error::Failure) {
+    let (first, last) = request.time_range();
+    if request.split {
+        tracing::debug!(
+            sink = SINK_NAME,
+            log_group = %request.group,
+            log_stream = %request.stream,
+            events = request.entries.len(),
+            bytes = request.bytes,
+            error = %failure,
+            "part of an invalid request refused as well"
+        );
+    } else {
+        tracing::error!(
+            sink = SINK_NAME,
+            log_group = %request.group,
+            log_stream = %request.stream,
+            events = request.entries.len(),
+            bytes = request.bytes,
+            first_timestamp = first,
+            last_timestamp = last,
+            span_ms = last - first,
+            error = %failure,
+            "CloudWatch Logs refused a request as invalid; splitting it to isolate the cause"
+        );
     }
 }
 

@@ -298,5 +298,6 @@ fn splitting_a_request_in_half_keeps_order_and_recounts_bytes() {
     assert_eq!(indexes(&first), [0, 1]);
     assert_eq!(indexes(&second), [2, 3, 4]);
     assert_eq!(first.bytes + second.bytes, total);
+    assert!(first.split && second.split);
     assert_eq!(second.stream, "ns");
 }
