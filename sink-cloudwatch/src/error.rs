@@ -291,6 +291,12 @@ impl Failure {
                 ),
                 self,
             ),
+            FailureKind::Other if self.code.is_none() => SinkError::fatal(
+                format!(
+                    "{op} on {target} could not be sent ({what}); check the region, endpoint_url and AWS configuration"
+                ),
+                self,
+            ),
             FailureKind::InvalidParameter | FailureKind::Other => SinkError::fatal(
                 format!(
                     "CloudWatch Logs refused {op} on {target} ({what}); this is a bug or a misconfiguration that retrying cannot fix"
@@ -452,6 +458,17 @@ mod tests {
         assert_eq!(failure.kind, FailureKind::CredentialsUnavailable);
         let error = failure.into_sink_error("/g/s");
         assert!(error.is_retryable() && !error.is_maybe_stored());
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_built_points_at_the_configuration() {
+        let failure: SdkError<PutLogEventsError> =
+            SdkError::construction_failure(std::io::Error::other("no region"));
+        let error = classify(Operation::PutLogEvents, failure).into_sink_error("/g:s");
+        assert!(matches!(error, SinkError::Fatal { .. }), "{error}");
+        assert!(error.to_string().contains("endpoint_url"), "{error}");
+        let unknown = classify_put(400, "SomethingNew").into_sink_error("/g:s");
+        assert!(unknown.to_string().contains("SomethingNew"), "{unknown}");
     }
 
     #[test]
