@@ -549,3 +549,30 @@ async fn a_request_refused_as_invalid_is_split_until_the_offending_events_are_re
         stats.put_calls()
     );
 }
+
+#[tokio::test]
+async fn a_sink_whose_clock_is_behind_gets_old_events_refused_by_index() {
+    let env = harness::env().await;
+    let group = "/ek-test/clock-behind";
+    let behind = Timestamp::now() - SignedDuration::from_hours(24 * 20);
+    let mut sink = env
+        .sink(group)
+        .with_clock(sink_cloudwatch::Clock::from_fn(move || behind));
+    let stats = sink.stats();
+    // In the sink's window, so sent unclamped; 20 days old for the service.
+    let batch = events("skewed", 3, "payments", behind);
+    let err = sink.send(&batch).await.unwrap_err();
+    let SinkError::Rejected { rejected, .. } = err else {
+        panic!("expected per-event rejections, got {err}");
+    };
+    let indexes: Vec<usize> = rejected.iter().map(|r| r.index).collect();
+    assert_eq!(indexes, [0, 1, 2]);
+    assert!(
+        rejected[0].reason.contains("14 days"),
+        "{}",
+        rejected[0].reason
+    );
+    assert_eq!(stats.events_clamped(), 0);
+    assert_eq!(env.proxy.stats().events_too_old, 3);
+    env.assert_no_violations();
+}
