@@ -86,6 +86,7 @@ pub mod checkpoint;
 pub mod event;
 pub mod filter;
 pub mod health;
+pub mod history;
 pub mod leader;
 pub mod metrics;
 pub mod observed;

@@ -100,7 +100,7 @@ pub use config::{
     MIN_MAX_FILE_BYTES,
 };
 pub use naming::{ArchiveName, COMPRESSED_EXTENSION, PLAIN_EXTENSION};
-pub use reader::{FileArchiveReader, ReadError};
+pub use reader::{DEFAULT_WRITE_DELAY, FileArchiveHistory, FileArchiveReader, ReadError};
 pub use rotation::Rotation;
 pub use sink::{FileSink, RECENT_FILES_SEARCHED};
 pub use stats::FileSinkStats;

@@ -11,6 +11,11 @@ use jiff::Timestamp;
 use crate::config::FileSinkConfig;
 use crate::naming::{ArchiveName, Listing};
 
+mod history;
+mod tail;
+
+pub use history::{DEFAULT_WRITE_DELAY, FileArchiveHistory};
+
 const READ_BUFFER: usize = 64 * 1024;
 
 /// Reads the events of an archive written by [`FileSink`](crate::FileSink), oldest file first,

@@ -15,6 +15,9 @@
 //!
 //! let sink = StdoutSink::new(Format::Text);
 //! ```
+//!
+//! For reading history back, [`TableWriter`] prints events as the columns of
+//! `kubectl get events` (or `-o wide`), row by row.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -22,6 +25,8 @@
 
 mod format;
 mod sink;
+mod table;
 
 pub use format::{Format, write_json_line, write_text_line};
 pub use sink::{StdoutConfig, StdoutSink};
+pub use table::{Layout, TableWriter, human_age};

@@ -1,0 +1,60 @@
+//! Reading the kept history back: `kubectl get events` for any time range.
+//!
+//! A sink's reader is a [`HistorySource`] (`sink_cloudwatch::CloudWatchHistory`,
+//! `sink_file::FileArchiveHistory`, or [`from_stream`] over any stream of events). A
+//! [`History`] reads it as a [`HistoryConfig`] says and yields, as a stream:
+//!
+//! 1. the events whose [`last_seen`](crate::Event::last_seen) is in the [`TimeRange`], parsed
+//!    from what people type with [`parse_time`] (`6h`, `30m`, `2d`, RFC 3339);
+//! 2. that a [`Selection`] keeps — namespaces, types, reasons, kinds, one object
+//!    ([`ObjectSelector`], `pod/api-7d9f`), a message regex and the pipeline's own
+//!    [`FilterConfig`](crate::FilterConfig) — compiled into the same [filter](crate::filter)
+//!    predicates the pipeline runs;
+//! 3. each occurrence (uid + resourceVersion) once: a [`DedupeWindow`] drops the copies a
+//!    resend or an overlapping poll stored twice;
+//! 4. oldest first, newest last, through a bounded [`ReorderWindow`];
+//! 5. and, when following, what is stored from then on, polled at an interval.
+//!
+//! Memory is bounded by the windows, not by the range: a month of history streams through.
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use event_core::Event;
+//! use event_core::history::{History, HistoryConfig, Selection, TimeRange, from_stream, parse_time};
+//! use futures::{TryStreamExt, stream};
+//!
+//! let now = "2026-11-24T12:00:00Z".parse()?;
+//! let range = TimeRange::new(Some(parse_time("6h", now)?), None)?;
+//! let keep = Selection::default().namespaces(["payments"]).types(["Warning"]).compile()?;
+//!
+//! let mut backoff = Event::new("7d3c6a2e", "1042");
+//! backoff.namespace = Some("payments".into());
+//! backoff.event_type = "Warning".into();
+//! backoff.last_seen = "2026-11-24T10:02:11Z".parse()?;
+//! let stored = [backoff.clone(), backoff.clone()]; // a resend stored it twice
+//!
+//! let source = from_stream(stream::iter(stored.map(Ok::<_, Infallible>)));
+//! let history = History::new(source, keep, HistoryConfig::default().range(range));
+//! let events: Vec<Event> = futures::executor::block_on(history.try_collect())?;
+//! assert_eq!(events, [backoff]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod config;
+mod dedupe;
+mod reorder;
+mod select;
+mod source;
+mod stats;
+mod stream;
+mod time;
+
+pub use config::HistoryConfig;
+pub use dedupe::{DEFAULT_MAX_KEYS, DedupeWindow};
+pub use reorder::{DEFAULT_LATENESS, DEFAULT_REORDER_CAPACITY, ReorderWindow};
+pub use select::{ObjectNames, ObjectSelector, Selection, SelectorError, object_names};
+pub use source::{FromStream, HistorySource, from_stream};
+pub use stats::{HistoryStats, Progress};
+pub use stream::History;
+pub use time::{TimeError, TimeRange, parse_duration, parse_time};
