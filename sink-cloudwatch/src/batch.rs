@@ -238,4 +238,6 @@ fn cut(
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
