@@ -138,7 +138,10 @@ pub use config::{
     DEFAULT_SEND_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,
 };
 pub use limits::MAX_EVENT_BYTES;
-pub use reader::{CloudWatchReader, ReadError, dedupe_by_key};
+pub use reader::{
+    CloudWatchHistory, CloudWatchReader, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, ReadError,
+    dedupe_by_key, history_client,
+};
 pub use record::Truncation;
 pub use sink::{CloudWatchSink, SINK_NAME};
 pub use stats::CloudWatchSinkStats;

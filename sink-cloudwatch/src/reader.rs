@@ -10,6 +10,12 @@ use jiff::Timestamp;
 use crate::error::{Failure, FailureKind};
 use crate::service::{self, Streams};
 
+mod history;
+
+pub use history::{
+    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, history_client,
+};
+
 /// An event field the reader can filter on server-side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
