@@ -18,6 +18,8 @@ use testkit::{EventRef, SimCluster};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod fault;
+
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
