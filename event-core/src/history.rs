@@ -51,7 +51,7 @@ mod stream;
 mod time;
 
 pub use config::HistoryConfig;
-pub use dedupe::{DEFAULT_MAX_KEYS, DedupeWindow};
+pub use dedupe::{DEFAULT_DEDUPE_HORIZON, DEFAULT_MAX_KEYS, DedupeWindow};
 pub use reorder::{DEFAULT_LATENESS, DEFAULT_REORDER_CAPACITY, ReorderWindow};
 pub use select::{ObjectNames, ObjectSelector, Selection, SelectorError, object_names};
 pub use source::{FromStream, HistorySource, from_stream};

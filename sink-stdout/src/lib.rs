@@ -29,4 +29,4 @@ mod table;
 
 pub use format::{Format, write_json_line, write_text_line};
 pub use sink::{StdoutConfig, StdoutSink};
-pub use table::{Layout, TableWriter, human_age};
+pub use table::{Layout, Printer, TableWriter, human_age};

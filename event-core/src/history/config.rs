@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 
-use super::dedupe::DEFAULT_MAX_KEYS;
+use super::dedupe::{DEFAULT_DEDUPE_HORIZON, DEFAULT_MAX_KEYS};
 use super::reorder::{DEFAULT_LATENESS, DEFAULT_REORDER_CAPACITY};
 use super::time::TimeRange;
 
@@ -16,7 +16,7 @@ use super::time::TimeRange;
 /// | `follow` | off | with `Some(interval)`, poll again that long after each read ends |
 /// | `reorder_capacity` | [`DEFAULT_REORDER_CAPACITY`] (20,000) | events held to put them in order |
 /// | `lateness` | [`DEFAULT_LATENESS`] (5 minutes) | how far out of order events may arrive and still be put in place |
-/// | `dedupe_horizon` | 5 minutes | how long a key is remembered behind the newest event; raised to the source's overlap plus a second |
+/// | `dedupe_horizon` | [`DEFAULT_DEDUPE_HORIZON`] (70 minutes) | how long a key is remembered behind the newest event; raised to the source's overlap plus a second |
 /// | `max_keys` | [`DEFAULT_MAX_KEYS`] (1,000,000) | keys remembered at most |
 ///
 /// ```
@@ -54,7 +54,7 @@ impl Default for HistoryConfig {
             follow: None,
             reorder_capacity: DEFAULT_REORDER_CAPACITY,
             lateness: DEFAULT_LATENESS,
-            dedupe_horizon: DEFAULT_LATENESS,
+            dedupe_horizon: DEFAULT_DEDUPE_HORIZON,
             max_keys: DEFAULT_MAX_KEYS,
         }
     }

@@ -6,6 +6,11 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::{Event, OccurrenceKey};
 
+/// How long a [`DedupeWindow`] remembers a key behind the newest event, by default: the event
+/// TTL of Kubernetes (one hour; an event older than that is gone from the API, so no restart
+/// can replay it and no sink can be sent it again) plus ten minutes for a slow pipeline.
+pub const DEFAULT_DEDUPE_HORIZON: SignedDuration = SignedDuration::from_mins(70);
+
 /// The most occurrence keys a [`DedupeWindow`] remembers by default (about 100 MB): past it,
 /// the oldest are forgotten first.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;

@@ -113,6 +113,17 @@ impl<S: HistorySource> History<S> {
         self.stats.clone()
     }
 
+    /// Events held in the reorder window now (at most its capacity, plus the one being
+    /// placed).
+    pub fn held(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Occurrence keys remembered for deduplication now.
+    pub fn remembered(&self) -> usize {
+        self.seen.len()
+    }
+
     /// The source, e.g. to ask it how much it skipped.
     pub fn source(&self) -> &S {
         &self.source
@@ -367,6 +378,36 @@ mod tests {
         history: &mut History<S>,
     ) -> Option<Result<String, S::Error>> {
         history.next().await.map(|item| item.map(|e| e.uid))
+    }
+
+    #[test]
+    fn a_long_history_streams_through_bounded_windows() {
+        // A day of events, one a second, a little out of order, each stored twice.
+        let total: i64 = 86_400;
+        let stored = (0..total).flat_map(|i| {
+            let jitter = if i % 7 == 0 { 3 } else { 0 };
+            let event = event(&format!("e{i}"), "1", i - jitter);
+            [Ok::<_, String>(event.clone()), Ok(event)]
+        });
+        let config = HistoryConfig::default()
+            .reorder_capacity(500)
+            .lateness(SignedDuration::from_secs(10))
+            .dedupe_horizon(SignedDuration::from_secs(10));
+        let mut history = History::new(from_stream(stream::iter(stored)), keep_all(), config);
+        let (mut count, mut most_held, mut most_keys) = (0_i64, 0, 0);
+        let mut previous = None;
+        while let Some(item) = futures::executor::block_on(history.next()) {
+            let event = item.unwrap();
+            assert!(previous <= Some(event.last_seen), "newest last");
+            previous = Some(event.last_seen);
+            count += 1;
+            most_held = most_held.max(history.held());
+            most_keys = most_keys.max(history.remembered());
+        }
+        assert_eq!(count, total);
+        assert!(most_held <= 20, "held at most {most_held}");
+        assert!(most_keys <= 20, "remembered at most {most_keys}");
+        assert_eq!(history.stats().snapshot().repeats, total as u64);
     }
 
     #[test]

@@ -106,8 +106,8 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
     })
 }
 
-/// Reads a duration: whole numbers each followed by a unit, `s`, `m`, `h`, `d` (24 hours) or `w`
-/// (7 days), added up: `30s`, `5m`, `6h`, `2d`, `1w`, `1h30m`.
+/// Reads a duration: whole numbers each followed by a unit, `ms`, `s`, `m`, `h`, `d` (24 hours)
+/// or `w` (7 days), added up: `500ms`, `30s`, `5m`, `6h`, `2d`, `1w`, `1h30m`.
 ///
 /// ```
 /// use event_core::history::parse_duration;
@@ -146,21 +146,22 @@ pub fn parse_duration(input: &str) -> Result<SignedDuration, TimeError> {
             return Err(invalid());
         }
         let amount: i64 = rest[..digits].parse().map_err(|_| too_long())?;
-        let seconds = match &rest[digits..digits + units] {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            "w" => 604_800,
+        let millis = match &rest[digits..digits + units] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
             _ => return Err(invalid()),
         };
         total = amount
-            .checked_mul(seconds)
-            .and_then(|s| total.checked_add(s))
+            .checked_mul(millis)
+            .and_then(|ms| total.checked_add(ms))
             .ok_or_else(too_long)?;
         rest = &rest[digits + units..];
     }
-    Ok(SignedDuration::from_secs(total))
+    Ok(SignedDuration::from_millis(total))
 }
 
 /// The span of history a query covers, by [`Event::last_seen`](crate::Event::last_seen): from
@@ -313,6 +314,14 @@ mod tests {
             Err(TimeError::OutOfRange { .. })
         ));
         assert!(matches!(at("5000000w"), Err(TimeError::OutOfRange { .. })));
+    }
+
+    #[test]
+    fn milliseconds_are_a_unit_of_durations() {
+        assert_eq!(
+            parse_duration("1s200ms").unwrap(),
+            SignedDuration::from_millis(1200)
+        );
     }
 
     #[test]

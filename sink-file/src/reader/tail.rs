@@ -92,7 +92,14 @@ impl Tail {
             }
         }
         let files = Listing::from_names(&self.prefix, names).files;
-        let ends = files.iter().skip(1).map(|n| Some(n.start())).chain([None]);
+        let ends = files.iter().enumerate().map(|(i, name)| {
+            // Files started by size within a period share its start: a file was written until
+            // the next period at most, not until its successor's (equal) start.
+            files[i + 1..]
+                .iter()
+                .map(ArchiveName::start)
+                .find(|start| *start > name.start())
+        });
         let in_range = files.iter().zip(ends).filter(|(name, end)| {
             let ends_in_time = self
                 .after

@@ -46,6 +46,7 @@ async fn read(source: &mut FileArchiveHistory) -> Vec<String> {
     events.into_iter().map(|e| e.uid).collect()
 }
 
+const H09: &str = "events-2026-11-24T09-00-00Z.0001.jsonl";
 const H10_1: &str = "events-2026-11-24T10-00-00Z.0001.jsonl";
 const H10_2: &str = "events-2026-11-24T10-00-00Z.0002.jsonl";
 const H11: &str = "events-2026-11-24T11-00-00Z.0001.jsonl";
@@ -73,6 +74,7 @@ async fn the_first_read_covers_rotated_and_gzipped_files_in_write_order() {
 #[tokio::test]
 async fn files_are_chosen_with_room_for_late_writes_and_skewed_clocks() {
     let dir = archive();
+    write(dir.path(), H09, &lines(&["z"]));
     write(dir.path(), H15, &lines(&["g"]));
     let range = TimeRange::new(
         Some(ts("2026-11-24T11:03:00Z")),
@@ -82,14 +84,29 @@ async fn files_are_chosen_with_room_for_late_writes_and_skewed_clocks() {
     let mut source = FileArchiveHistory::open(dir.path(), "events")
         .unwrap()
         .range(range);
-    // 10:00.0002 ended at 11:00, within the five minutes of skew; 12:00 started within the
-    // write delay; 15:00 did not.
-    assert_eq!(read(&mut source).await, ["b", "c", "d", "e", "f"]);
+    // 09:00 was finished at 10:00; both 10:00 files may have been written until 11:00, within
+    // the five minutes of skew; 12:00 started within the write delay; 15:00 did not.
+    assert_eq!(read(&mut source).await, ["a", "b", "c", "d", "e", "f"]);
     let mut tight = FileArchiveHistory::open(dir.path(), "events")
         .unwrap()
         .write_delay(SignedDuration::ZERO)
         .range(range);
-    assert_eq!(read(&mut tight).await, ["b", "c", "d"]);
+    assert_eq!(read(&mut tight).await, ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn a_file_rotated_by_size_may_hold_events_until_its_period_ends() {
+    let dir = archive();
+    let range = TimeRange::new(Some(ts("2026-11-24T10:50:00Z")), None).unwrap();
+    let mut source = FileArchiveHistory::open(dir.path(), "events")
+        .unwrap()
+        .range(range);
+    assert_eq!(read(&mut source).await, ["a", "b", "c", "d", "e", "f"]);
+    let later = TimeRange::new(Some(ts("2026-11-24T11:10:00Z")), None).unwrap();
+    let mut source = FileArchiveHistory::open(dir.path(), "events")
+        .unwrap()
+        .range(later);
+    assert_eq!(read(&mut source).await, ["d", "e", "f"]);
 }
 
 #[tokio::test]
