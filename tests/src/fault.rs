@@ -53,6 +53,11 @@ impl Churn {
         self.log.lock().expect("churn log").len()
     }
 
+    /// Every occurrence made so far, in order; the churn goes on.
+    pub fn snapshot(&self) -> Vec<EventRef> {
+        self.log.lock().expect("churn log").clone()
+    }
+
     /// Stops the churn and returns every occurrence it made, in order.
     pub async fn stop(mut self) -> Vec<EventRef> {
         self.stop.cancel();

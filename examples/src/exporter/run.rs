@@ -1,0 +1,213 @@
+//! [`run`]: the exporter process, from the Kubernetes client to a graceful exit, with or without
+//! leader election.
+
+use std::sync::Arc;
+
+use event_core::checkpoint::CheckpointError;
+use event_core::health::{self, Health, HealthError, HealthState};
+use event_core::metrics::Metrics;
+use event_core::pipeline::shutdown_on_signals;
+use event_core::{
+    BoxError, LeaderElectionConfig, LeaderElector, LeaderError, PipelineError, WatchError,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::settings::Settings;
+use super::term::{self, Context, TermEnd};
+
+/// The readiness scope of a replica waiting for the Lease. It is always ready: a standby that
+/// reported unready would stall every rollout while another replica exports.
+pub const STANDBY_SCOPE: &str = "leader-election";
+
+/// Why the exporter stopped with an error. A restart resumes from the checkpoint.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// No Kubernetes client could be built.
+    #[error(
+        "cannot configure the Kubernetes client: {0}; run in a pod with a service account, or point KUBECONFIG at a kubeconfig"
+    )]
+    Kube(#[source] kube::Error),
+    /// The health and metrics server could not start, or failed.
+    #[error(transparent)]
+    Health(#[from] HealthError),
+    /// Leader election failed in a way retrying cannot fix (RBAC, identity).
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
+    /// The checkpoint could not be loaded.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The watch could not start.
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    /// A sink could not be built, or its health check failed for good.
+    #[error("sink {sink} cannot start: {source}")]
+    Sink {
+        /// The sink's name.
+        sink: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// A filter did not compile (validation compiles them first, so this means a bug).
+    #[error("the filter does not compile: {0}")]
+    Filter(#[source] BoxError),
+    /// The pipeline stopped with an error, e.g. a sink failed fatally.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// The pipeline stopped although no shutdown was requested.
+    #[error(
+        "the event stream ended although no shutdown was requested; restart the process, it resumes from the checkpoint"
+    )]
+    Ended,
+    /// The pipeline task panicked.
+    #[error("the pipeline task panicked: {0}; restart the process, it resumes from the checkpoint")]
+    Panicked(String),
+}
+
+/// Runs the exporter until SIGTERM or Ctrl-C, then drains, saves the checkpoint, releases the
+/// Lease and returns.
+///
+/// # Errors
+///
+/// [`RunError`] when something fails that a restart must fix.
+///
+/// ```no_run
+/// # async fn demo(settings: examples::exporter::Settings) -> Result<(), examples::exporter::RunError> {
+/// examples::exporter::run(settings).await
+/// # }
+/// ```
+pub async fn run(settings: Settings) -> Result<(), RunError> {
+    run_until(settings, shutdown_on_signals()).await
+}
+
+/// Like [`run`], until `shutdown` is cancelled.
+///
+/// Serves `/healthz`, `/readyz` and `/metrics` on `server.listen` the whole time. Without
+/// leader election it exports at once. With it, it stands by (ready, `event_keeper_leader 0`)
+/// until it holds the Lease, then loads the checkpoint and exports; when the leadership is lost
+/// it stops the pipeline at once and stands by again; on shutdown it drains the pipeline,
+/// saves the checkpoint, then releases the Lease so that a standby takes over at once.
+///
+/// # Errors
+///
+/// As [`run`].
+pub async fn run_until(settings: Settings, shutdown: CancellationToken) -> Result<(), RunError> {
+    tracing::info!(config = %settings.summary(), "starting");
+    let metrics = Metrics::default();
+    let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
+    let stop_server = CancellationToken::new();
+    let state = HealthState::new(metrics.clone())
+        .stall_after(settings.server.stall_after)
+        .shutting_down_on(shutdown.clone());
+    let server = health::serve(settings.server.listen, state, stop_server.clone()).await?;
+    let ctx = Context {
+        client,
+        settings: Arc::new(settings),
+        metrics,
+    };
+    let outcome = match ctx.settings.leader_election.clone() {
+        None => alone(&ctx, &shutdown).await,
+        Some(config) => replicated(&ctx, config, &shutdown).await,
+    };
+    stop_server.cancel();
+    let served = server.wait().await;
+    match &outcome {
+        Ok(()) => tracing::info!("stopped"),
+        Err(error) => tracing::error!(%error, "stopped with an error"),
+    }
+    outcome?;
+    Ok(served?)
+}
+
+/// One replica, no election: it is the leader.
+async fn alone(ctx: &Context, shutdown: &CancellationToken) -> Result<(), RunError> {
+    ctx.metrics.set_leader(true);
+    let never = CancellationToken::new();
+    match term::export(ctx, shutdown, &never).await? {
+        TermEnd::Finished if shutdown.is_cancelled() => Ok(()),
+        TermEnd::Finished | TermEnd::Lost { .. } => Err(RunError::Ended),
+    }
+}
+
+async fn replicated(
+    ctx: &Context,
+    config: LeaderElectionConfig,
+    shutdown: &CancellationToken,
+) -> Result<(), RunError> {
+    let elector = LeaderElector::new(ctx.client.clone(), config)?;
+    let lease = format!("{}/{}", elector.namespace(), elector.lease_name());
+    let identity = elector.identity().to_owned();
+    stand_by(ctx.metrics.health(), &[]);
+    loop {
+        ctx.metrics.set_leader(false);
+        let leadership = match elector.acquire(shutdown).await {
+            Ok(leadership) => leadership,
+            Err(LeaderError::Shutdown { .. }) => return Ok(()),
+            Err(error) => return Err(error.into()),
+        };
+        ctx.metrics.set_leader(true);
+        tracing::info!(%lease, leader.identity = %identity, "leading: loading the checkpoint and exporting");
+        let outcome = term::export(ctx, shutdown, &leadership.lost()).await;
+        ctx.metrics.set_leader(false);
+        let finished = match outcome {
+            Ok(TermEnd::Lost { scopes }) => {
+                drop(leadership);
+                stand_by(ctx.metrics.health(), &scopes);
+                tracing::warn!(%lease, leader.identity = %identity, "leadership lost: the pipeline stopped without draining; standing by");
+                continue;
+            }
+            Ok(TermEnd::Finished) if shutdown.is_cancelled() => Ok(()),
+            Ok(TermEnd::Finished) => Err(RunError::Ended),
+            Err(error) => Err(error),
+        };
+        // After the pipeline's final checkpoint save, so that the next leader resumes from it.
+        if let Err(error) = leadership.release().await {
+            tracing::warn!(%lease, %error, "could not release the lease; another replica takes over once it expires");
+        }
+        return finished;
+    }
+}
+
+/// Makes the process ready as a standby: the standby scope, and the scopes of a term that
+/// ended (told stopped when its stream was dropped), which a standby does not watch.
+/// `Health` cannot forget a scope, so they are registered again as established; the next
+/// term registers them anew, unready until its watches are established.
+fn stand_by(health: &Health, stale_scopes: &[String]) {
+    for scope in std::iter::once(STANDBY_SCOPE).chain(stale_scopes.iter().map(String::as_str)) {
+        health.register(scope);
+        health.established(scope);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_standby_is_ready_even_after_its_watches_stopped() {
+        let health = Health::default();
+        health.register("events@*");
+        health.established("events@*");
+        health.stopped("events@*");
+        assert!(!health.readiness(Duration::from_secs(60)).is_ready());
+        stand_by(&health, &["events@*".to_owned()]);
+        let readiness = health.readiness(Duration::from_secs(60));
+        assert!(readiness.is_ready(), "{readiness}");
+        assert!(
+            readiness.to_string().contains("leader-election: ready"),
+            "{readiness}"
+        );
+    }
+
+    #[test]
+    fn a_fresh_standby_is_ready_with_its_own_scope_only() {
+        let health = Health::default();
+        stand_by(&health, &[]);
+        let readiness = health.readiness(Duration::from_secs(60));
+        assert!(readiness.is_ready());
+        assert_eq!(readiness.scopes.len(), 1);
+    }
+}

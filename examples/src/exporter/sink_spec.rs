@@ -1,0 +1,340 @@
+//! `sinks`: each entry's `type`, `name` and `filter`, and the rest read by the sink crate's own
+//! config type, its errors renamed to the entry's key path (`sinks[0].retention_days`).
+
+use std::collections::BTreeMap;
+
+use event_core::FilterConfig;
+use serde::de::DeserializeOwned;
+use sink_cloudwatch::CloudWatchSinkConfig;
+use sink_file::FileSinkConfig;
+use sink_stdout::StdoutConfig;
+use yaml_serde::Value;
+
+use super::error::{ConfigError, Origin};
+use super::file::bare_message;
+use super::settings::{SinkKind, SinkSettings};
+
+/// The sink types, as `type` spells them.
+const TYPES: &str = "cloudwatch, file or stdout";
+/// The longest sink name: it labels metrics and log lines.
+const MAX_NAME_LEN: usize = 64;
+
+/// The `sinks` list, validated; one CloudWatch sink with its defaults when the key is absent.
+pub(crate) fn parse(
+    values: Option<Vec<Value>>,
+    origin: &Origin,
+) -> Result<Vec<SinkSettings>, ConfigError> {
+    let Some(values) = values else {
+        return Ok(vec![SinkSettings {
+            name: "cloudwatch".to_owned(),
+            filter: None,
+            kind: SinkKind::CloudWatch(CloudWatchSinkConfig::new()),
+        }]);
+    };
+    if values.is_empty() {
+        return Err(ConfigError::invalid(
+            "sinks",
+            origin.clone(),
+            format!("is empty; list at least one sink, of type {TYPES}"),
+        ));
+    }
+    let mut sinks = Vec::with_capacity(values.len());
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, value) in values.into_iter().enumerate() {
+        let sink = Entry { index, origin }.parse(value)?;
+        if let Some(first) = names.insert(sink.name.clone(), index) {
+            return Err(ConfigError::invalid(
+                format!("sinks[{index}].name"),
+                origin.clone(),
+                format!(
+                    "is {:?}, the name of sinks[{first}] too; give each sink its own `name` (it labels the sink's metrics and logs)",
+                    sink.name
+                ),
+            ));
+        }
+        sinks.push(sink);
+    }
+    Ok(sinks)
+}
+
+/// One entry of the list, for error paths.
+struct Entry<'a> {
+    index: usize,
+    origin: &'a Origin,
+}
+
+impl Entry<'_> {
+    fn key(&self, key: &str) -> String {
+        if key.is_empty() {
+            format!("sinks[{}]", self.index)
+        } else {
+            format!("sinks[{}].{key}", self.index)
+        }
+    }
+
+    fn invalid(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+        ConfigError::invalid(self.key(key), self.origin.clone(), problem)
+    }
+
+    fn parse(&self, value: Value) -> Result<SinkSettings, ConfigError> {
+        let Value::Mapping(mut map) = value else {
+            return Err(self.invalid(
+                "",
+                format!("is not a mapping; write e.g. `- type: cloudwatch` (one of {TYPES})"),
+            ));
+        };
+        let kind = match map.remove("type") {
+            Some(Value::String(kind)) => kind,
+            Some(_) => return Err(self.invalid("type", format!("is not a string; use {TYPES}"))),
+            None => return Err(self.invalid("type", format!("is missing; use {TYPES}"))),
+        };
+        let name = match map.remove("name") {
+            None => kind.clone(),
+            Some(Value::String(name)) => self.checked_name(name)?,
+            Some(_) => {
+                return Err(self.invalid("name", "is not a string; write e.g. `name: archive`"));
+            }
+        };
+        let filter = match map.remove("filter") {
+            None => None,
+            Some(value) => Some(self.filter(value)?),
+        };
+        let has_directory = map.contains_key("directory");
+        let rest = Value::Mapping(map);
+        let kind = match kind.as_str() {
+            "cloudwatch" => {
+                let config: CloudWatchSinkConfig = self.typed(rest)?;
+                config.validate().map_err(|e| self.cloudwatch_error(e))?;
+                SinkKind::CloudWatch(config)
+            }
+            "file" => {
+                if !has_directory {
+                    return Err(self.invalid(
+                        "directory",
+                        "is missing; a file sink needs the folder of its archive, e.g. /var/lib/event-keeper/archive",
+                    ));
+                }
+                let config: FileSinkConfig = self.typed(rest)?;
+                config.validate().map_err(|e| self.file_error(e))?;
+                SinkKind::File(config)
+            }
+            "stdout" => SinkKind::Stdout(self.typed::<StdoutConfig>(rest)?),
+            other => return Err(self.invalid("type", format!("is {other:?}; use {TYPES}"))),
+        };
+        Ok(SinkSettings { name, filter, kind })
+    }
+
+    fn checked_name(&self, name: String) -> Result<String, ConfigError> {
+        let ok = (1..=MAX_NAME_LEN).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok {
+            Ok(name)
+        } else {
+            Err(self.invalid(
+                "name",
+                format!(
+                    "is {name:?}; use 1 to {MAX_NAME_LEN} lowercase letters, digits, '-' or '_', starting with a letter or digit"
+                ),
+            ))
+        }
+    }
+
+    fn filter(&self, value: Value) -> Result<FilterConfig, ConfigError> {
+        let filter: FilterConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = match e.path().to_string().as_str() {
+                "." | "?" => "filter".to_owned(),
+                path => format!("filter.{path}"),
+            };
+            self.invalid(&key, bare_message(&e.into_inner().to_string()))
+        })?;
+        let _compiles = filter
+            .compile()
+            .map_err(|e| self.invalid("filter", e.to_string()))?;
+        Ok(filter)
+    }
+
+    /// Reads the sink crate's config type, naming the offending key on error.
+    fn typed<T: DeserializeOwned>(&self, value: Value) -> Result<T, ConfigError> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." || path == "?" {
+                ""
+            } else {
+                path.as_str()
+            };
+            self.invalid(key, bare_message(&e.into_inner().to_string()))
+        })
+    }
+
+    fn cloudwatch_error(&self, error: sink_cloudwatch::ConfigError) -> ConfigError {
+        let key = error.key().unwrap_or_default().to_owned();
+        let problem = match &error {
+            sink_cloudwatch::ConfigError::Invalid { problem, .. } => problem.clone(),
+            sink_cloudwatch::ConfigError::Template { source, .. } => source.to_string(),
+            _ => error.to_string(),
+        };
+        self.invalid(&key, problem)
+    }
+
+    fn file_error(&self, error: sink_file::ConfigError) -> ConfigError {
+        let key = error.key().unwrap_or_default().to_owned();
+        let problem = match &error {
+            sink_file::ConfigError::Invalid { problem, .. } => problem.clone(),
+            _ => error.to_string(),
+        };
+        self.invalid(&key, problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sinks(yaml: &str) -> Result<Vec<SinkSettings>, ConfigError> {
+        let values: Vec<Value> = yaml_serde::from_str(yaml).unwrap();
+        parse(Some(values), &Origin::Defaults)
+    }
+
+    fn error_of(yaml: &str) -> ConfigError {
+        match sinks(yaml) {
+            Ok(s) => panic!("unexpectedly valid: {s:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn without_the_key_there_is_one_cloudwatch_sink_with_its_defaults() {
+        let sinks = parse(None, &Origin::Defaults).unwrap();
+        assert_eq!(sinks.len(), 1);
+        assert_eq!(sinks[0].name, "cloudwatch");
+        assert!(
+            matches!(&sinks[0].kind, SinkKind::CloudWatch(c) if *c == CloudWatchSinkConfig::new())
+        );
+    }
+
+    #[test]
+    fn every_type_reads_its_crates_keys() {
+        let sinks = sinks(
+            "- type: cloudwatch\n  log_group: /event-keeper/{cluster}\n  retention_days: 30\n\
+             - type: file\n  directory: /var/lib/ek\n  rotation: daily\n  filter:\n    include:\n      - types: [Warning]\n\
+             - type: stdout\n  name: console\n  format: text\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = sinks.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["cloudwatch", "file", "console"]);
+        assert!(matches!(&sinks[0].kind, SinkKind::CloudWatch(c) if c.retention_days == Some(30)));
+        assert!(
+            matches!(&sinks[1].kind, SinkKind::File(c) if c.directory.as_os_str() == "/var/lib/ek")
+        );
+        assert!(sinks[1].filter.is_some() && sinks[0].filter.is_none());
+        assert_eq!(sinks[2].kind.type_name(), "stdout");
+    }
+
+    #[test]
+    fn a_retention_cloudwatch_does_not_accept_names_the_key_and_the_allowed_values() {
+        let error = error_of("- type: stdout\n- type: cloudwatch\n  retention_days: 2\n");
+        assert_eq!(error.key(), Some("sinks[1].retention_days"));
+        let message = error.to_string();
+        assert!(
+            message.contains("is 2; CloudWatch Logs accepts 1, 3, 5, 7, 14, 30"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_of_a_sink_names_the_entry() {
+        let error = error_of("- type: cloudwatch\n  retention: 30\n");
+        assert_eq!(error.key(), Some("sinks[0].retention"));
+        assert!(
+            error
+                .to_string()
+                .contains("unknown field `retention`, expected one of"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_file_sink_without_a_directory_is_refused() {
+        let error = error_of("- type: file\n  rotation: daily\n");
+        assert_eq!(error.key(), Some("sinks[0].directory"));
+        assert!(
+            error
+                .to_string()
+                .contains("needs the folder of its archive"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn two_sinks_with_the_same_name_are_refused() {
+        let error = error_of("- type: stdout\n- type: file\n  directory: /a\n  name: stdout\n");
+        assert_eq!(error.key(), Some("sinks[1].name"));
+        assert!(
+            error.to_string().contains("the name of sinks[0] too"),
+            "{error}"
+        );
+        let two = sinks("- type: stdout\n- type: stdout\n  name: second\n").unwrap();
+        assert_eq!(two[1].name, "second");
+    }
+
+    #[test]
+    fn types_are_checked_and_listed() {
+        for (yaml, key, text) in [
+            (
+                "- type: kafka\n",
+                "sinks[0].type",
+                "is \"kafka\"; use cloudwatch, file or stdout",
+            ),
+            ("- log_group: /a\n", "sinks[0].type", "is missing"),
+            ("- stdout\n", "sinks[0]", "is not a mapping"),
+            (
+                "- type: stdout\n  name: Loud Name\n",
+                "sinks[0].name",
+                "lowercase letters",
+            ),
+            (
+                "- type: stdout\n  format: xml\n",
+                "sinks[0].format",
+                "unknown variant `xml`",
+            ),
+            (
+                "- type: file\n  directory: /a\n  keep_days: 0\n",
+                "sinks[0].keep_days",
+                "is 0",
+            ),
+            (
+                "- type: cloudwatch\n  log_stream: \"{pod}\"\n",
+                "sinks[0].log_stream",
+                "{pod}",
+            ),
+        ] {
+            let error = error_of(yaml);
+            assert_eq!(error.key(), Some(key), "{yaml}: {error}");
+            assert!(error.to_string().contains(text), "{yaml}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_sink_filter_is_compiled_and_its_errors_name_the_sink() {
+        let error =
+            error_of("- type: stdout\n  filter:\n    exclude:\n      - message: \"(unclosed\"\n");
+        assert_eq!(error.key(), Some("sinks[0].filter"));
+        assert!(
+            error
+                .to_string()
+                .contains("invalid regex in `exclude[0].message`"),
+            "{error}"
+        );
+        let error = error_of("- type: stdout\n  filter:\n    include:\n      - typo: [a]\n");
+        assert_eq!(error.key(), Some("sinks[0].filter.include[0].typo"));
+    }
+
+    #[test]
+    fn an_empty_list_of_sinks_is_refused() {
+        let error = error_of("[]");
+        assert_eq!(error.key(), Some("sinks"));
+    }
+}
