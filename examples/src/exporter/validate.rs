@@ -2,20 +2,15 @@
 //! checked, and combinations that cannot work refused, each error naming its key.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use event_core::{EventStreamConfig, FilterConfig, LeaderElectionConfig, PipelineConfig};
+use event_core::{EventStreamConfig, FilterConfig, PipelineConfig};
 
-use super::env::{self, Env};
+use super::env::Env;
 use super::error::{ConfigError, Origin};
-use super::file::{
-    RawCheckpoint, RawConfig, RawLeaderElection, RawLog, RawPipeline, RawServer, RawSource,
-};
+use super::file::{RawConfig, RawLog, RawPipeline, RawServer, RawSource};
 use super::overrides::Overridden;
-use super::settings::{
-    CheckpointStore, LogSettings, ServerSettings, Settings, SinkKind, SinkSettings, StoreKind,
-};
+use super::settings::{LogSettings, ServerSettings, Settings, SinkKind, SinkSettings};
 use super::sink_spec;
 
 /// The default `leader_election.lease_name`, as in deploy/.
@@ -97,14 +92,15 @@ pub(crate) fn settings(
         Some(filter) => Some(compiled(filter, "filter", origins)?),
         None => None,
     };
-    let leader_election = leader_election(raw.leader_election, origins, env)?;
+    let leader_election = replication::leader_election(raw.leader_election, origins, env)?;
     let interval = origins.secs(
         "checkpoint.interval_secs",
         raw.checkpoint.interval_secs,
         PipelineConfig::default().checkpoint_interval,
         (0.01, 300.0),
     )?;
-    let checkpoint = checkpoint(raw.checkpoint, leader_election.is_some(), origins, env)?;
+    let checkpoint =
+        replication::checkpoint(raw.checkpoint, leader_election.is_some(), origins, env)?;
     let sinks = sink_spec::parse(raw.sinks, &origins.of("sinks"))?;
     let pipeline = pipeline(raw.pipeline, &sinks, origins)?.checkpoint_interval(interval);
     Ok(Settings {
@@ -154,7 +150,11 @@ fn is_object_name(name: &str, max: usize) -> bool {
         && name.chars().all(|c| alnum(c) || c == '-' || c == '.')
 }
 
-fn object_name(value: String, key: &str, origins: &Origins) -> Result<String, ConfigError> {
+pub(super) fn object_name(
+    value: String,
+    key: &str,
+    origins: &Origins,
+) -> Result<String, ConfigError> {
     if is_object_name(&value, 253) {
         Ok(value)
     } else {
@@ -212,132 +212,6 @@ fn compiled(
         .compile()
         .map_err(|e| origins.invalid(key, e.to_string()))?;
     Ok(filter)
-}
-
-fn leader_election(
-    raw: RawLeaderElection,
-    origins: &Origins,
-    env: &Env,
-) -> Result<Option<LeaderElectionConfig>, ConfigError> {
-    if !raw.enabled.unwrap_or(false) {
-        return Ok(None);
-    }
-    let name = object_name(
-        raw.lease_name
-            .unwrap_or_else(|| DEFAULT_LEASE_NAME.to_owned()),
-        "leader_election.lease_name",
-        origins,
-    )?;
-    let lease_secs = raw.lease_duration_secs.unwrap_or(15);
-    if lease_secs == 0 {
-        return Err(origins.invalid(
-            "leader_election.lease_duration_secs",
-            "is 0; use a whole number of seconds of at least 1 (default 15)",
-        ));
-    }
-    let lease = Duration::from_secs(lease_secs.into());
-    let renew = origins.secs(
-        "leader_election.renew_deadline_secs",
-        raw.renew_deadline_secs,
-        Duration::from_secs(10),
-        (0.01, 3600.0),
-    )?;
-    if renew >= lease {
-        return Err(origins.invalid(
-            "leader_election.renew_deadline_secs",
-            format!(
-                "is {}, not shorter than lease_duration_secs ({lease_secs}): the leader must give up before another replica may take over",
-                renew.as_secs_f64()
-            ),
-        ));
-    }
-    let retry = origins.secs(
-        "leader_election.retry_period_secs",
-        raw.retry_period_secs,
-        Duration::from_secs(2),
-        (0.01, 3600.0),
-    )?;
-    if retry >= renew {
-        return Err(origins.invalid(
-            "leader_election.retry_period_secs",
-            format!(
-                "is {}, not shorter than renew_deadline_secs ({}): the leader must be able to retry a failed renewal in time",
-                retry.as_secs_f64(),
-                renew.as_secs_f64()
-            ),
-        ));
-    }
-    let mut config = LeaderElectionConfig::new(name)
-        .lease_duration(lease)
-        .renew_deadline(renew)
-        .retry_period(retry);
-    if let Some(ns) = raw.namespace.or_else(|| env.get(env::POD_NAMESPACE)) {
-        config = config.namespace(object_name(ns, "leader_election.namespace", origins)?);
-    }
-    if let Some(identity) = raw.identity {
-        config = config.identity(identity);
-    }
-    config
-        .validate()
-        .map_err(|e| origins.invalid("leader_election", e.to_string()))?;
-    Ok(Some(config))
-}
-
-fn checkpoint(
-    raw: RawCheckpoint,
-    leader: bool,
-    origins: &Origins,
-    env: &Env,
-) -> Result<CheckpointStore, ConfigError> {
-    let kind = raw.store.unwrap_or(if leader {
-        StoreKind::ConfigMap
-    } else {
-        StoreKind::File
-    });
-    if leader && kind == StoreKind::File {
-        return Err(origins.invalid(
-            "checkpoint.store",
-            "is file, but leader_election.enabled is true: replicas cannot share a checkpoint file, so a new leader would not resume where the old one stopped; use configmap",
-        ));
-    }
-    let store = match kind {
-        StoreKind::ConfigMap => {
-            if origins.is_overridden("checkpoint.path") {
-                return Err(origins.invalid(
-                    "checkpoint.path",
-                    "is set, but checkpoint.store is configmap: a path is used only with checkpoint.store: file",
-                ));
-            }
-            let name = raw
-                .name
-                .unwrap_or_else(|| DEFAULT_CHECKPOINT_NAME.to_owned());
-            let namespace = match raw.namespace.or_else(|| env.get(env::POD_NAMESPACE)) {
-                Some(ns) => Some(object_name(ns, "checkpoint.namespace", origins)?),
-                None => None,
-            };
-            CheckpointStore::ConfigMap {
-                name: object_name(name, "checkpoint.name", origins)?,
-                namespace,
-            }
-        }
-        StoreKind::File => {
-            let path = raw
-                .path
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKPOINT_PATH));
-            let is_file = path.file_name().is_some() && !path.to_string_lossy().ends_with('/');
-            if !is_file {
-                return Err(origins.invalid(
-                    "checkpoint.path",
-                    format!(
-                        "is {:?}; name a file, e.g. {DEFAULT_CHECKPOINT_PATH}",
-                        path.display()
-                    ),
-                ));
-            }
-            CheckpointStore::File { path }
-        }
-    };
-    Ok(store)
 }
 
 fn pipeline(
@@ -460,5 +334,6 @@ fn log(raw: RawLog, origins: &Origins) -> Result<LogSettings, ConfigError> {
     })
 }
 
+mod replication;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use event_core::ObjectKind;
 
 use super::*;
 use crate::exporter::cli::Cli;
+use crate::exporter::settings::CheckpointStore;
 use crate::exporter::{file, overrides};
 
 fn load_with(yaml: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
