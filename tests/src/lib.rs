@@ -18,6 +18,8 @@ use testkit::{EventRef, SimCluster};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod binary;
+
 pub mod fault;
 
 /// Logs to the test output when `RUST_LOG` is set.
