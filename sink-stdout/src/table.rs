@@ -93,8 +93,8 @@ impl Column {
 /// table.row(&mut out, &event);
 /// assert_eq!(
 ///     out,
-///     "LAST SEEN              TYPE      REASON             OBJECT                           COUNT   MESSAGE\n\
-///      2026-11-24T10:02:11Z   Warning   BackOff            pod/api-7d9f                     5       Back-off restarting failed container app in pod api-7d9f\n"
+///     "LAST SEEN              TYPE      REASON               OBJECT                             COUNT   MESSAGE\n\
+///      2026-11-24T10:02:11Z   Warning   BackOff              pod/api-7d9f                       5       Back-off restarting failed container app in pod api-7d9f\n"
 /// );
 /// # Ok::<(), jiff::Error>(())
 /// ```
@@ -405,14 +405,13 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[0],
-            "NAMESPACE      LAST SEEN              FIRST SEEN             TYPE      REASON             \
-             OBJECT                           SUBOBJECT                  SOURCE                     COUNT   MESSAGE"
+            "NAMESPACE      LAST SEEN              FIRST SEEN             TYPE      REASON               \
+             OBJECT                             SUBOBJECT                SOURCE                              COUNT   MESSAGE"
         );
         assert_eq!(
             lines[1],
-            "payments       2026-11-24T10:02:11Z   2026-11-24T09:50:00Z   Warning   BackOff            \
-             pod/api-7d9f                     spec.containers{app}       kubelet, ip-10-0-1-7       12      \
-             Back-off restarting failed container app in pod api-7d9f"
+            "payments       2026-11-24T10:02:11Z   2026-11-24T09:50:00Z   Warning   BackOff              \
+             pod/api-7d9f                       spec.containers{app}     kubelet, ip-10-0-1-7                12      Back-off restarting failed container app in pod api-7d9f"
         );
     }
 
@@ -467,7 +466,7 @@ mod tests {
         let out = render(TableWriter::new(Layout::Table), &[event(), long, event()]);
         let lines: Vec<&str> = out.lines().collect();
         let count_at = |line: &str| line.find("12 ").unwrap();
-        assert_eq!(count_at(lines[1]), 85);
+        assert_eq!(count_at(lines[1]), 89);
         assert_eq!(count_at(lines[2]), count_at(lines[3]));
         assert!(count_at(lines[3]) > count_at(lines[1]));
     }
