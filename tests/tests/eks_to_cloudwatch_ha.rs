@@ -149,3 +149,78 @@ async fn one_replica_exports_and_the_standby_takes_over_after_a_kill_without_los
     assert!(b.logs().contains("leadership released"), "{}", b.logs());
     s.cloudwatch.assert_no_violations();
 }
+
+async fn leader_metric(replica: &ExporterProcess) -> Option<f64> {
+    replica.metric("event_keeper_leader").await
+}
+
+#[tokio::test]
+async fn a_leader_that_cannot_renew_stops_at_once_stands_by_ready_and_nothing_is_lost() {
+    let s = Scenario::start("e2e-ha-loss").await;
+    let a = replica(&s, "replica-a").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while leader_metric(&a).await != Some(1.0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replica-a never led:\n{}",
+            a.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let b = replica(&s, "replica-b").await;
+    b.wait_for_readyz(200, Duration::from_secs(30)).await;
+    let before = create(&s, "before", 6);
+    s.wait_for_cloudwatch(&before).await;
+
+    // The API server answers 503 to everyone: the leader cannot renew, so it must give up
+    // within the renew deadline, and nobody can take over until the server is back.
+    s.cluster.set_unavailable(true);
+    let during = create(&s, "during", 6);
+    let outage = tokio::time::Instant::now();
+    while !a
+        .logs()
+        .contains("leadership lost: the pipeline stopped without draining")
+    {
+        assert!(
+            outage.elapsed() < Duration::from_secs(10),
+            "replica-a kept leading without renewals:\n{}",
+            a.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !a.logs().contains("draining sink queues"),
+        "a deposed leader drops its pipeline, it does not drain it:\n{}",
+        a.logs()
+    );
+    assert_eq!(leader_metric(&a).await, Some(0.0));
+    assert_eq!(leader_metric(&b).await, Some(0.0));
+    let standby = a.wait_for_readyz(200, Duration::from_secs(5)).await;
+    assert!(standby.contains("leader-election: ready"), "{standby}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    s.cluster.set_unavailable(false);
+
+    // One of them leads again and resumes from the checkpoint.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let leaders = [leader_metric(&a).await, leader_metric(&b).await];
+        assert_ne!(leaders, [Some(1.0), Some(1.0)], "two leaders at once");
+        if leaders.contains(&Some(1.0)) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "nobody leads again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = create(&s, "after", 6);
+    let expected: Vec<OccurrenceKey> = [before, during, after].concat();
+    let stored = s.wait_for_cloudwatch(&expected).await;
+    let keys: Vec<OccurrenceKey> = stored.iter().map(Event::key).collect();
+    assert_exactly_once(&keys, &expected);
+    let leaders = [leader_metric(&a).await, leader_metric(&b).await];
+    assert_eq!(
+        leaders.iter().filter(|l| **l == Some(1.0)).count(),
+        1,
+        "{leaders:?}"
+    );
+    s.cloudwatch.assert_no_violations();
+}

@@ -1,19 +1,27 @@
 //! One export term: the checkpoint loaded, the sinks built, the watch started and the pipeline
 //! run, until shutdown (drained), a fatal error, or the loss of the leadership (stopped at once).
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use event_core::checkpoint::{
     CheckpointStore as Store, ConfigMapCheckpointStore, FileCheckpointStore, Ledger, LedgerConfig,
 };
 use event_core::metrics::Metrics;
 use event_core::{EventStream, EventStreamExt, Pipeline};
+use futures::Stream;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::run::RunError;
 use super::settings::{CheckpointStore, Settings};
 use super::sinks::{self, Built};
+
+/// How long a term that lost the leadership waits for its watch to be dropped.
+const STREAM_DROP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the exporter shares between terms.
 pub(crate) struct Context {
@@ -79,7 +87,12 @@ async fn export_with<S: Store + 'static>(
         .unwrap_or_default()
         .compile()
         .map_err(|e| RunError::Filter(Box::new(e)))?;
-    let mut pipeline = Pipeline::new(stream.filter_with(filter))
+    let (signal, stream_dropped) = oneshot::channel();
+    let source = SignalOnDrop {
+        inner: stream.filter_with(filter),
+        _signal: signal,
+    };
+    let mut pipeline = Pipeline::new(source)
         .config(settings.pipeline.clone())
         .metrics(ctx.metrics.clone())
         .checkpoint(ledger, store);
@@ -103,6 +116,9 @@ async fn export_with<S: Store + 'static>(
         () = lost.cancelled() => {
             running.abort();
             let _ = (&mut running).await;
+            // The stream lives in a task of the pipeline's own, aborted in turn: wait until it
+            // is gone (its scopes told stopped), so that nothing of this term outlives it.
+            let _ = tokio::time::timeout(STREAM_DROP_TIMEOUT, stream_dropped).await;
             Ok(TermEnd::Lost { scopes })
         }
         done = &mut running => match done {
@@ -110,5 +126,58 @@ async fn export_with<S: Store + 'static>(
             Ok(Err(error)) => Err(RunError::Pipeline(error)),
             Err(join) => Err(RunError::Panicked(join.to_string())),
         },
+    }
+}
+
+/// A stream that tells, by dropping `_signal`, when it has been dropped: after `inner`, since
+/// fields are dropped in declaration order.
+struct SignalOnDrop<S> {
+    inner: S,
+    _signal: oneshot::Sender<()>,
+}
+
+impl<S: Stream + Unpin> Stream for SignalOnDrop<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::{StreamExt, stream};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_signal_comes_once_the_inner_stream_is_gone() {
+        struct Flag(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Flag(dropped.clone());
+        let (signal, gone) = oneshot::channel::<()>();
+        let mut source = SignalOnDrop {
+            inner: stream::iter([1, 2]).map(move |n| {
+                let _keep = &flag;
+                n
+            }),
+            _signal: signal,
+        };
+        assert_eq!(source.next().await, Some(1));
+        let task = tokio::spawn(async move {
+            let _held = source;
+            std::future::pending::<()>().await;
+        });
+        task.abort();
+        assert!(gone.await.is_err(), "the sender is dropped, never used");
+        assert!(
+            dropped.load(std::sync::atomic::Ordering::SeqCst),
+            "after the inner stream"
+        );
     }
 }
