@@ -17,6 +17,8 @@
 //!   `/readyz` and `/metrics`.
 //! - [`Pipeline`]: batches, fans out to sinks behind bounded queues, retries, routes refused
 //!   events to a dead letter, and acknowledges into the [`checkpoint`] only what every sink stored.
+//! - [`history`]: reading the kept events back, `kubectl get events` for any time range:
+//!   selected with the same filters, each occurrence once, oldest first, followed as it grows.
 //!
 //! # A custom sink
 //!
