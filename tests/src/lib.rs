@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub mod binary;
 
 pub mod fault;
+pub mod fault_fs;
 
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_tracing() {

@@ -12,42 +12,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use aws_sdk_cloudwatchlogs::Client;
-use event_core::{Event, EventStreamConfig, OccurrenceKey};
+use event_core::{EventStreamConfig, OccurrenceKey};
 use sink_cloudwatch::{CloudWatchSink, CloudWatchSinkConfig};
-use testkit::cloudwatch::{Fault, StrictProxy, client, read_stream};
+use testkit::cloudwatch::{Fault, StrictProxy, client};
 use testkit::moto::Moto;
 use testkit::{SimCluster, SimConfig};
 use tests::fault::{Churn, Figures, keys, settle};
 use tests::{Exporter, init_tracing};
 
-const GROUP: &str = "/ek-fault/cloudwatch";
+#[path = "fault_support/readback.rs"]
+mod readback;
 
-/// Every event stored in `group`, all streams, read straight from moto.
-async fn stored_in(moto: &Client, group: &str) -> Vec<OccurrenceKey> {
-    let Ok(streams) = moto
-        .describe_log_streams()
-        .log_group_name(group)
-        .send()
-        .await
-    else {
-        // Not created yet (or gone with a restart): nothing stored.
-        return Vec::new();
-    };
-    let mut keys = Vec::new();
-    for stream in streams.log_streams() {
-        let name = stream.log_stream_name().unwrap_or_default();
-        let Ok(events) = read_stream(moto, group, name).await else {
-            continue;
-        };
-        for e in events {
-            let event: Event = serde_json::from_str(e.message().unwrap_or_default())
-                .expect("every record is an event");
-            keys.push(event.key());
-        }
-    }
-    keys
-}
+use readback::stored_in;
+
+const GROUP: &str = "/ek-fault/cloudwatch";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_duplicate() {
