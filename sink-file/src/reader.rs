@@ -145,8 +145,20 @@ impl FileArchiveReader {
             }
         }
         let listed = Listing::from_names(prefix, names).files;
-        let ends = listed.iter().skip(1).map(|n| Some(n.start())).chain([None]);
-        let files = listed.iter().cloned().zip(ends).collect();
+        // A file ends when a later period begins. Files rotated by size share their period's
+        // start, so a full file may hold events up to the end of its period, not up to the start
+        // of its successor: look past the files with the same start.
+        let files = listed
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let end = listed[i + 1..]
+                    .iter()
+                    .map(ArchiveName::start)
+                    .find(|&start| start > name.start());
+                (name.clone(), end)
+            })
+            .collect();
         Ok(FileArchiveReader {
             directory,
             files,
