@@ -37,10 +37,13 @@ fn build() -> PathBuf {
         .expect("tests/ sits in the workspace root");
     let output = std::process::Command::new(cargo)
         .current_dir(workspace)
+        // The same package selection and features as `cargo test --workspace --all-features`
+        // (the README's test command), which builds the examples too: the binary is then fresh
+        // and this is a no-op instead of a second build with other features.
         .args([
             "build",
-            "-p",
-            "examples",
+            "--workspace",
+            "--all-features",
             "--example",
             "eks_to_cloudwatch",
             "--message-format=json",
