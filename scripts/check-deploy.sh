@@ -106,7 +106,7 @@ refuse "image.repository is required" --set image.repository=
 
 step "deploy manifest checks (plain manifests and each rendering)"
 EVENT_KEEPER_RENDERED_DIRS="$(IFS=:; echo "${renders[*]}")" \
-    cargo test -p tests --test deploy_manifests -- --include-ignored
+    cargo test --workspace --all-features --test deploy_manifests -- --include-ignored
 
 step "IAM documents are strict JSON"
 for f in deploy/*.json; do
@@ -116,7 +116,7 @@ done
 
 step "the binary accepts every config.yaml (--check-config)"
 # The executable's path comes from cargo's compiler-artifact message, wherever the target dir is.
-bin="$(cargo build --quiet -p examples --example eks_to_cloudwatch --message-format=json |
+bin="$(cargo build --quiet --workspace --all-features --example eks_to_cloudwatch --message-format=json |
     python3 -c '
 import json, sys
 for line in sys.stdin:
