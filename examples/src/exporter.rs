@@ -101,7 +101,7 @@ pub use settings::{
     CheckpointStore, LogFormat, LogSettings, ServerSettings, Settings, SinkKind, SinkSettings,
     StoreKind,
 };
-pub use sinks::Stamped;
+pub use sinks::Named;
 pub use validate::{
     DEFAULT_CHECKPOINT_NAME, DEFAULT_CHECKPOINT_PATH, DEFAULT_LEASE_NAME, DEFAULT_LISTEN,
     DEFAULT_SHUTDOWN_TIMEOUT,

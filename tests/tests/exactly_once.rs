@@ -100,3 +100,26 @@ async fn a_namespace_set_watches_only_those_namespaces() {
     );
     exporter.stop().await;
 }
+
+#[tokio::test]
+async fn the_cluster_name_is_set_on_every_occurrence_at_the_source() {
+    init_tracing();
+    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
+    let mut exporter = Exporter::new();
+    exporter
+        .start(&cluster, EventStreamConfig::default().cluster("prod-eu-1"))
+        .await;
+    let ev = cluster.create_event(NewEvent::new("payments", "BackOff").regarding("Pod", "a"));
+    let bumped = cluster.bump_event(&ev).expect("exists");
+    let expected = [key(&ev), key(&bumped)];
+    exporter.wait_for(&expected).await;
+    let events = exporter.sink.events();
+    assert_eq!(events.len(), 2);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.cluster.as_deref() == Some("prod-eu-1")),
+        "{events:?}"
+    );
+    exporter.stop().await;
+}

@@ -151,7 +151,10 @@ impl<K: WatchedKind> Scope<K> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn offer(&self, event: crate::Event, phase: Phase) -> Result<bool, Stopped> {
+    async fn offer(&self, mut event: crate::Event, phase: Phase) -> Result<bool, Stopped> {
+        if event.cluster.is_none() {
+            event.cluster.clone_from(&self.config.cluster);
+        }
         let Ok(rv) = event.resource_version.parse::<u64>() else {
             // Every etcd-backed API server uses integers; without one we cannot order
             // occurrences, so export it untracked rather than risk losing it.

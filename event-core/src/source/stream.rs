@@ -48,6 +48,7 @@ pub enum ApiChoice {
 /// | `page_size` | 500 | list page size on relists |
 /// | `watch_timeout_secs` | 290 | server-side watch timeout before a re-watch |
 /// | `buffer` | 1024 | occurrences buffered between the watches and the consumer |
+/// | `cluster` | none | set as [`Event::cluster`](crate::Event::cluster) on every occurrence |
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -70,6 +71,9 @@ pub struct EventStreamConfig {
     pub watch_timeout_secs: u32,
     /// Occurrences buffered between the watch tasks and the consumer.
     pub buffer: usize,
+    /// The cluster's name, set on every occurrence at the source, so that filters, batch sizes
+    /// and every sink see the record as it is stored.
+    pub cluster: Option<String>,
 }
 
 impl Default for EventStreamConfig {
@@ -83,6 +87,7 @@ impl Default for EventStreamConfig {
             page_size: 500,
             watch_timeout_secs: 290,
             buffer: 1024,
+            cluster: None,
         }
     }
 }
@@ -113,6 +118,20 @@ impl EventStreamConfig {
     #[must_use]
     pub fn objects<I: IntoIterator<Item = ObjectKind>>(mut self, objects: I) -> Self {
         self.objects = objects.into_iter().collect();
+        self
+    }
+
+    /// Sets [`cluster`](Self::cluster).
+    ///
+    /// ```
+    /// use event_core::EventStreamConfig;
+    ///
+    /// let config = EventStreamConfig::default().cluster("prod-eu-1");
+    /// assert_eq!(config.cluster.as_deref(), Some("prod-eu-1"));
+    /// ```
+    #[must_use]
+    pub fn cluster(mut self, name: impl Into<String>) -> Self {
+        self.cluster = Some(name.into());
         self
     }
 

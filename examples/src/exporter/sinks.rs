@@ -1,5 +1,4 @@
-//! The configured sinks, built and checked; [`Stamped`] gives each its configured name and adds
-//! the cluster name to every event it stores.
+//! The configured sinks, built and checked; [`Named`] gives each its configured name.
 
 use std::collections::HashSet;
 
@@ -12,66 +11,49 @@ use sink_stdout::StdoutSink;
 use super::run::RunError;
 use super::settings::{Settings, SinkKind, SinkSettings};
 
-/// A sink under the name the config gives it (the `sink` label of its metrics), which sets
-/// [`Event::cluster`] on every event before the inner sink sees it, so that the stored record
-/// and the `{cluster}` placeholder of a CloudWatch log group carry the cluster's name.
+/// A sink under the name the config gives it: the `sink` label of its metrics and logs, so two
+/// sinks of one kind stay apart. Everything else is delegated.
 ///
-/// Everything else is delegated: batch limits, flushes, health checks, and
-/// [`already_stored`](Sink::already_stored), asked with the stamped events, as they were
-/// stored.
+/// (The cluster's name is set on every event at the source, through
+/// [`EventStreamConfig::cluster`](event_core::EventStreamConfig::cluster), so the pipeline sizes
+/// batches by the record as it is stored.)
 ///
 /// ```
 /// # futures::executor::block_on(async {
 /// use event_core::testing::MemorySink;
 /// use event_core::{Event, Sink};
-/// use examples::exporter::Stamped;
+/// use examples::exporter::Named;
 ///
 /// let memory = MemorySink::new("memory");
-/// let mut sink = Stamped::new(memory.clone(), "archive", "prod-eu-1");
+/// let mut sink = Named::new(memory.clone(), "archive");
 /// assert_eq!(sink.name(), "archive");
 /// sink.send(&[Event::new("7d3c6a2e", "1042")]).await?;
-/// assert_eq!(memory.events()[0].cluster.as_deref(), Some("prod-eu-1"));
+/// assert_eq!(memory.events().len(), 1);
 /// # Ok::<(), event_core::SinkError>(()) }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct Stamped<S> {
+pub struct Named<S> {
     inner: S,
     name: String,
-    cluster: String,
-    stamped: Vec<Event>,
 }
 
-impl<S: Sink> Stamped<S> {
-    /// `inner`, named `name`, stamping `cluster` on every event.
-    pub fn new(inner: S, name: impl Into<String>, cluster: impl Into<String>) -> Self {
-        Stamped {
+impl<S: Sink> Named<S> {
+    /// `inner`, named `name`.
+    pub fn new(inner: S, name: impl Into<String>) -> Self {
+        Named {
             inner,
             name: name.into(),
-            cluster: cluster.into(),
-            stamped: Vec::new(),
         }
     }
 }
 
-/// Copies `batch` into `out` with `cluster` set on each event.
-fn stamp<'a>(out: &'a mut Vec<Event>, cluster: &str, batch: &[Event]) -> &'a [Event] {
-    out.clear();
-    out.extend(batch.iter().map(|event| {
-        let mut event = event.clone();
-        event.cluster = Some(cluster.to_owned());
-        event
-    }));
-    out
-}
-
 #[async_trait]
-impl<S: Sink> Sink for Stamped<S> {
+impl<S: Sink> Sink for Named<S> {
     fn name(&self) -> &str {
         &self.name
     }
 
     async fn send(&mut self, batch: &[Event]) -> Result<(), SinkError> {
-        let batch = stamp(&mut self.stamped, &self.cluster, batch);
         self.inner.send(batch).await
     }
 
@@ -87,7 +69,6 @@ impl<S: Sink> Sink for Stamped<S> {
         &mut self,
         candidates: &[Event],
     ) -> Result<Option<HashSet<OccurrenceKey>>, SinkError> {
-        let candidates = stamp(&mut self.stamped, &self.cluster, candidates);
         self.inner.already_stored(candidates).await
     }
 
@@ -98,7 +79,7 @@ impl<S: Sink> Sink for Stamped<S> {
 
 /// A sink ready for the pipeline, with its routing filter.
 pub(crate) struct Built {
-    pub sink: Stamped<Box<dyn Sink>>,
+    pub sink: Named<Box<dyn Sink>>,
     pub route: Option<CompiledFilter>,
 }
 
@@ -109,7 +90,7 @@ pub(crate) async fn build(settings: &Settings) -> Result<Vec<Built>, RunError> {
     let mut built = Vec::with_capacity(settings.sinks.len());
     for spec in &settings.sinks {
         let inner = open(spec).await?;
-        let mut sink = Stamped::new(inner, spec.name.clone(), settings.cluster.clone());
+        let mut sink = Named::new(inner, spec.name.clone());
         match sink.health_check().await {
             Ok(()) => tracing::info!(sink = %spec.name, kind = spec.kind.type_name(), "sink ready"),
             Err(error) if error.is_retryable() => {
@@ -154,30 +135,15 @@ async fn open(spec: &SinkSettings) -> Result<Box<dyn Sink>, RunError> {
 
 #[cfg(test)]
 mod tests {
-    use event_core::testing::MemorySink;
-
     use super::*;
 
     #[tokio::test]
-    async fn every_stored_event_carries_the_cluster_and_the_original_is_untouched() {
-        let memory = MemorySink::new("memory");
-        let mut sink = Stamped::new(memory.clone(), "archive", "prod");
-        let batch = vec![Event::new("u1", "1"), Event::new("u2", "2")];
-        sink.send(&batch).await.unwrap();
-        let stored = memory.events();
-        assert_eq!(stored.len(), 2);
-        assert!(stored.iter().all(|e| e.cluster.as_deref() == Some("prod")));
-        assert!(batch.iter().all(|e| e.cluster.is_none()));
-        assert_eq!(sink.name(), "archive");
-    }
-
-    #[tokio::test]
-    async fn already_stored_is_asked_with_stamped_events() {
-        struct Asked(Vec<Option<String>>);
+    async fn everything_but_the_name_is_the_inner_sinks() {
+        struct Inner(Vec<usize>);
         #[async_trait]
-        impl Sink for Asked {
+        impl Sink for Inner {
             fn name(&self) -> &str {
-                "asked"
+                "inner"
             }
             async fn send(&mut self, _: &[Event]) -> Result<(), SinkError> {
                 Ok(())
@@ -189,14 +155,15 @@ mod tests {
                 &mut self,
                 candidates: &[Event],
             ) -> Result<Option<HashSet<OccurrenceKey>>, SinkError> {
-                self.0.extend(candidates.iter().map(|e| e.cluster.clone()));
+                self.0.push(candidates.len());
                 Ok(Some(candidates.iter().map(Event::key).collect()))
             }
         }
-        let mut sink = Stamped::new(Asked(Vec::new()), "a", "prod");
+        let mut sink = Named::new(Inner(Vec::new()), "archive");
+        assert_eq!(sink.name(), "archive");
         let found = sink.already_stored(&[Event::new("u1", "1")]).await.unwrap();
         assert_eq!(found.map(|f| f.len()), Some(1));
-        assert_eq!(sink.inner.0, [Some("prod".to_owned())]);
+        assert_eq!(sink.inner.0, [1]);
         assert_eq!(sink.batch_limits(), Some(BatchLimits::new(7, 1000)));
     }
 }

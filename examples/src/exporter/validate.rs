@@ -87,7 +87,7 @@ pub(crate) fn settings(
     env: &Env,
 ) -> Result<Settings, ConfigError> {
     let cluster = cluster(raw.cluster, origins)?;
-    let source = source(raw.source, origins)?;
+    let source = source(raw.source, origins)?.cluster(cluster.clone());
     let filter = match raw.filter {
         Some(filter) => Some(compiled(filter, "filter", origins)?),
         None => None,
