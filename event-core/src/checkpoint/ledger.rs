@@ -466,6 +466,11 @@ impl Ledger {
             let covered = covers.is_some_and(|r| e.emitted <= r);
             pending || (!covered && e.last_seen >= horizon)
         });
+        // A list of a large cluster fills the map until its resume point covers the events;
+        // without this the emptied table keeps its size (about 8 MB per 100,000 events).
+        if state.events.capacity() > 4 * state.events.len() + MIN_RETAINED_CAPACITY {
+            state.events.shrink_to(2 * state.events.len());
+        }
         let events = state
             .events
             .iter()
@@ -490,6 +495,10 @@ impl Ledger {
 }
 
 /// The checkpoint's age when it exceeds the event TTL.
+/// Tracked-event slots a snapshot keeps allocated however few events remain: a table this small
+/// costs little, and regrowing it on every burst would cost more.
+const MIN_RETAINED_CAPACITY: usize = 1024;
+
 fn stale_by(age: jiff::SignedDuration, event_ttl: Duration) -> Option<Duration> {
     let age = Duration::try_from(age).ok()?;
     (age > event_ttl).then_some(age)
@@ -632,6 +641,26 @@ mod tests {
         let cp = l.snapshot();
         assert!(cp.events.is_empty(), "the resume point (11) covers both");
         assert_eq!(l.tracked_events(), 0);
+    }
+
+    #[test]
+    fn a_snapshot_gives_back_the_memory_of_events_the_resume_point_now_covers() {
+        let l = ledger();
+        l.begin_list(&src());
+        for i in 0..20_000u64 {
+            l.offer(&src(), Phase::List, &format!("e{i}"), 10 + i, now())
+                .unwrap()
+                .ack();
+        }
+        l.end_list(&src());
+        let full = l.lock().events.capacity();
+        assert!(full >= 20_000, "{full}");
+        assert!(l.snapshot().events.is_empty());
+        let kept = l.lock().events.capacity();
+        assert!(
+            kept <= 2 * MIN_RETAINED_CAPACITY,
+            "{kept} slots kept of {full}"
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Checkpoint {
 mod compact_events {
     use std::collections::HashMap;
 
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     use super::SeenEvent;
 
@@ -69,11 +69,12 @@ mod compact_events {
         events: &HashMap<String, SeenEvent>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let pairs: HashMap<&str, (u64, i64)> = events
-            .iter()
-            .map(|(uid, seen)| (uid.as_str(), (seen.resource_version, seen.last_seen)))
-            .collect();
-        pairs.serialize(serializer)
+        // Streamed from the map itself: a copy would double the memory of a large save.
+        serializer.collect_map(
+            events
+                .iter()
+                .map(|(uid, seen)| (uid.as_str(), (seen.resource_version, seen.last_seen))),
+        )
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
