@@ -494,11 +494,11 @@ impl Ledger {
     }
 }
 
-/// The checkpoint's age when it exceeds the event TTL.
 /// Tracked-event slots a snapshot keeps allocated however few events remain: a table this small
 /// costs little, and regrowing it on every burst would cost more.
 const MIN_RETAINED_CAPACITY: usize = 1024;
 
+/// The checkpoint's age when it exceeds the event TTL.
 fn stale_by(age: jiff::SignedDuration, event_ttl: Duration) -> Option<Duration> {
     let age = Duration::try_from(age).ok()?;
     (age > event_ttl).then_some(age)
