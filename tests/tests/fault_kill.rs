@@ -108,11 +108,28 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
         .expect("started")
         .wait_for_readyz(200, Duration::from_secs(30))
         .await;
+    // And once the first checkpoint with a resume point is saved: every kill then restarts
+    // "with the same checkpoint within the history window". (A run killed before that relists
+    // from scratch, and updates made between the two lists arrive coalesced: see the report.)
+    let checkpoint = dir.path().join("checkpoint.json");
+    tests::wait_until(
+        "the first checkpoint with a resume point",
+        Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(&checkpoint)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .is_some_and(|c| c["resume"]["events@*"].as_u64().is_some_and(|rv| rv > 0))
+        },
+    )
+    .await;
     let churn = Churn::start(cluster.clone(), "kill", Duration::from_millis(40));
     let started = tokio::time::Instant::now();
     let series =
         |sink: &str| format!("event_keeper_events_already_stored_total{{sink=\"{sink}\"}}");
     let (mut skips_cloudwatch, mut skips_file) = (0.0, 0.0);
+    // Runs that listed instead of resuming: the first one only.
+    let mut relisted = 0;
     for _ in 0..KILLS {
         let mut exporter = match first.take() {
             Some(running) => running,
@@ -122,6 +139,13 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
         // What this run found already stored, read just before it dies.
         skips_cloudwatch += exporter.metric(&series("cloudwatch")).await.unwrap_or(0.0);
         skips_file += exporter.metric(&series("file")).await.unwrap_or(0.0);
+        if exporter
+            .metric("event_keeper_watch_relists_total")
+            .await
+            .is_some_and(|n| n > 0.0)
+        {
+            relisted += 1;
+        }
         exporter.kill().await;
     }
     let killing = started.elapsed();
@@ -164,7 +188,8 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
         .with("kills", KILLS)
         .with("seed", seed)
         .with("seconds_killing", killing.as_secs())
-        .with("already_stored_skips", skips_cloudwatch as u64);
+        .with("already_stored_skips", skips_cloudwatch as u64)
+        .with("runs_that_relisted", relisted);
     cloudwatch.print();
     let file = Figures::count("kill_9_file_archive", &in_archive, &made)
         .with("kills", KILLS)
@@ -181,6 +206,11 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
     cloudwatch.assert_clean();
     file.assert_clean();
     assert_eq!(unreadable, 0, "every torn line was cut back at a restart");
+    assert!(
+        relisted <= 1,
+        "only the first run listed: {}",
+        cloudwatch.line()
+    );
     let violations = proxy.violations();
     assert!(
         violations.is_empty(),
