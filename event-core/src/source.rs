@@ -17,6 +17,11 @@
 //! Every ADDED and MODIFIED notification with a new resourceVersion is an occurrence; DELETED
 //! (TTL expiry) is not exported but lets the checkpoint forget the event.
 //!
+//! Objects are decoded one at a time ([`Lenient`]): one the client cannot decode (a time past
+//! what k8s-openapi holds, a field of the wrong JSON type) is skipped and reported
+//! ([`WatchError::Undecodable`], counted as malformed), its resourceVersion still moving the
+//! resume point, while the list or the watch it came in goes on.
+//!
 //! # Object changes
 //!
 //! With [`objects`](EventStreamConfig::objects) set, the source also watches pods, nodes,
@@ -38,10 +43,12 @@
 
 mod answered;
 mod kind;
+mod lenient;
 mod relist;
 mod resume;
 mod scope;
 mod stream;
 
 pub use kind::{ObjectKind, WatchedKind};
+pub use lenient::{DecodeError, Lenient};
 pub use stream::{ApiChoice, EventStream, EventStreamConfig, WatchError};

@@ -11,6 +11,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::lenient::Lenient;
 use crate::event::Change;
 use crate::{Event, NormalizeError};
 
@@ -35,12 +36,13 @@ pub trait WatchedKind:
     fn normalize(&self, change: Change) -> Result<Event, NormalizeError>;
 
     /// The API handle for one namespace, or for all namespaces when `namespace` is `None`
-    /// (cluster-scoped kinds ignore `namespace`).
-    fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
+    /// (cluster-scoped kinds ignore `namespace`). Objects are decoded one at a time
+    /// ([`Lenient`]), so one that does not decode fails neither a list nor a watch.
+    fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>>;
 }
 
 impl WatchedKind for CoreEvent {
-    fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+    fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>> {
         in_namespace(client, namespace)
     }
 
@@ -50,7 +52,7 @@ impl WatchedKind for CoreEvent {
 }
 
 impl WatchedKind for EventsEvent {
-    fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+    fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>> {
         in_namespace(client, namespace)
     }
 
@@ -75,7 +77,7 @@ macro_rules! object_kind {
                 Event::from_object_change(self, change)
             }
 
-            fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+            fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>> {
                 $api(client, namespace)
             }
         }

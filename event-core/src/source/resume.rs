@@ -79,8 +79,9 @@ impl<K: WatchedKind> Scope<K> {
                         tokio::time::sleep(backoff.next_delay()).await;
                         break;
                     }
-                    // One notification that does not decode (kube-rs yields a serde error, or an
-                    // empty Status when the line is some other JSON object): the stream goes on
+                    // A notification that is not one (an object that does not decode arrives as
+                    // a `Lenient` error above; here kube-rs yields a serde error, or an empty
+                    // Status when the line is some other JSON object): the stream goes on
                     // behind it, so skip it. Watching again from `rv` would replay the same
                     // line forever and hold back every later event.
                     Err(e @ (kube::Error::SerdeError(_) | kube::Error::Api(_))) => {

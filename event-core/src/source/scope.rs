@@ -9,6 +9,7 @@ use kube::{Api, ResourceExt};
 use tokio::sync::mpsc;
 
 use super::kind::WatchedKind;
+use super::lenient::Lenient;
 use super::stream::{EventStreamConfig, WatchError};
 use crate::Tracked;
 use crate::checkpoint::{Ledger, Phase};
@@ -38,7 +39,7 @@ pub(super) struct Selectors {
 }
 
 pub(super) struct Scope<K> {
-    pub(super) api: Api<K>,
+    pub(super) api: Api<Lenient<K>>,
     pub(super) key: Arc<str>,
     pub(super) config: Arc<EventStreamConfig>,
     pub(super) selectors: Selectors,
@@ -69,19 +70,24 @@ impl<K: WatchedKind> Scope<K> {
     }
 
     /// Offers an added or modified object; sends it on when it is a new occurrence.
-    pub(super) async fn apply(&self, obj: &K, phase: Phase, seen: Seen) -> Result<bool, Stopped> {
+    pub(super) async fn apply(
+        &self,
+        obj: &Lenient<K>,
+        phase: Phase,
+        seen: Seen,
+    ) -> Result<bool, Stopped> {
         self.progress();
         let change = self.change_of(obj, seen);
-        match obj.normalize(change) {
+        match self.normalize(obj, change) {
             Ok(event) => self.offer(event, phase).await,
-            Err(source) => self.malformed(obj, phase, source).await.map(|()| false),
+            Err(error) => self.malformed(obj, phase, error).await.map(|()| false),
         }
     }
 
     /// Records a deletion. An Event's deletion is its TTL expiring: nothing is exported and the
     /// ledger may forget it. An object's deletion is an occurrence of its own, at the deletion's
     /// resourceVersion, exported as `Deleted`.
-    pub(super) async fn delete(&self, obj: &K) -> Result<(), Stopped> {
+    pub(super) async fn delete(&self, obj: &Lenient<K>) -> Result<(), Stopped> {
         self.progress();
         let rv = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok());
         let uid = obj.uid();
@@ -89,11 +95,11 @@ impl<K: WatchedKind> Scope<K> {
             if let Some(uid) = &uid {
                 self.known_uids().remove(uid.as_str());
             }
-            match obj.normalize(Change::Deleted) {
+            match self.normalize(obj, Change::Deleted) {
                 Ok(event) => {
                     self.offer(event, Phase::Watch).await?;
                 }
-                Err(source) => return self.malformed(obj, Phase::Watch, source).await,
+                Err(error) => return self.malformed(obj, Phase::Watch, error).await,
             }
         }
         match (uid, rv) {
@@ -124,7 +130,7 @@ impl<K: WatchedKind> Scope<K> {
     /// any other `Added`. After a restart that had to relist (410 Gone), the ledger may no
     /// longer track an object that changed during the gap one by one (its resume point stands
     /// for it), and the change is reported as `Added`.
-    fn change_of(&self, obj: &K, seen: Seen) -> Change {
+    fn change_of(&self, obj: &Lenient<K>, seen: Seen) -> Change {
         if !K::OBJECT_CHANGES {
             return Change::Modified;
         }
@@ -184,21 +190,37 @@ impl<K: WatchedKind> Scope<K> {
         }
     }
 
+    /// The occurrence of an object, or the error to report when it did not decode as its kind
+    /// or cannot be identified.
+    fn normalize(&self, obj: &Lenient<K>, change: Change) -> Result<crate::Event, WatchError> {
+        let scope = || self.key.to_string();
+        match obj.decoded() {
+            Ok(decoded) => decoded
+                .normalize(change)
+                .map_err(|source| WatchError::Malformed {
+                    scope: scope(),
+                    source,
+                }),
+            Err(source) => Err(WatchError::Undecodable {
+                scope: scope(),
+                source: source.clone(),
+            }),
+        }
+    }
+
+    /// Skips an object that is not a usable occurrence: counted as malformed, its
+    /// resourceVersion (when readable) still moves the resume point past it.
     async fn malformed(
         &self,
-        obj: &K,
+        obj: &Lenient<K>,
         phase: Phase,
-        source: crate::NormalizeError,
+        error: WatchError,
     ) -> Result<(), Stopped> {
         self.metrics.add_malformed(1);
         if let Some(rv) = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok()) {
             self.ledger.observe(&self.key, phase, rv);
         }
-        self.report(WatchError::Malformed {
-            scope: self.key.to_string(),
-            source,
-        })
-        .await
+        self.report(error).await
     }
 
     fn progress(&self) {
@@ -212,7 +234,11 @@ impl<K: WatchedKind> Scope<K> {
 
     /// Hands an error to the consumer (to log and count); the watch goes on.
     pub(super) async fn report(&self, error: WatchError) -> Result<(), Stopped> {
-        if !matches!(error, WatchError::Malformed { .. }) {
+        // A skipped object is not a failing watch: the list or watch it came in goes on.
+        if !matches!(
+            error,
+            WatchError::Malformed { .. } | WatchError::Undecodable { .. }
+        ) {
             self.metrics.add_watch_errors(1);
             self.metrics.health().failed(&self.key, &error);
         }

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use super::answered::reporting_client;
 use super::kind::{ObjectKind, WatchedKind};
+use super::lenient::DecodeError;
 use super::scope::{Scope, Selectors};
 use crate::checkpoint::Ledger;
 use crate::metrics::Metrics;
@@ -183,6 +184,19 @@ pub enum WatchError {
         /// Why it is unusable.
         #[source]
         source: NormalizeError,
+    },
+    /// The API server sent an object that does not decode as its kind (a time past what
+    /// k8s-openapi holds, a field of the wrong JSON type); it is skipped and counted as malformed,
+    /// and the list or watch it came in goes on.
+    #[error(
+        "skipped an object from {scope} that does not decode: {source}; it is not exported, the watch goes on"
+    )]
+    Undecodable {
+        /// The scope it came from.
+        scope: String,
+        /// The object, the field and the decoder's error.
+        #[source]
+        source: DecodeError,
     },
 }
 

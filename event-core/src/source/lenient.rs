@@ -1,0 +1,360 @@
+//! Objects decoded one at a time: one the client cannot read is kept as an error beside its
+//! metadata, so the list or the watch it came in goes on past it.
+//!
+//! kube-rs decodes a list page as one typed value, so one Event with a time k8s-openapi cannot
+//! hold (past year 9999) or a field of the wrong JSON type fails the whole page, and its watcher
+//! retries the list until that object is gone (an Event's TTL: an hour, during which new events
+//! could be made and expire unseen). Reading each object as JSON first, then as its kind,
+//! confines the failure to the object.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// An object of kind `K` as the API server sent it: decoded, or, when it does not decode as `K`,
+/// as much of its metadata as could be read and why the rest could not.
+///
+/// It is a [`Resource`] of the same kind, group, version, plural and scope as `K`, so an
+/// `Api<Lenient<K>>` lists and watches the same objects as an `Api<K>`; its
+/// [`meta`](Resource::meta) is the object's metadata either way, which lets kube-rs's watcher
+/// follow resourceVersions past an object it could not decode.
+///
+/// ```
+/// use event_core::source::Lenient;
+/// use k8s_openapi::api::core::v1::Event;
+/// use kube::ResourceExt;
+///
+/// let late: Lenient<Event> = serde_json::from_value(serde_json::json!({
+///     "metadata": {"namespace": "payments", "name": "late", "uid": "u1", "resourceVersion": "7"},
+///     "lastTimestamp": "9999-12-31T23:59:59Z",
+/// }))?;
+/// let error = late.decoded().unwrap_err();
+/// assert_eq!(error.path(), "lastTimestamp");
+/// assert_eq!(late.resource_version().as_deref(), Some("7"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Lenient<K> {
+    inner: Inner<K>,
+}
+
+#[derive(Clone, Debug)]
+enum Inner<K> {
+    Decoded(K),
+    // Boxed: rare, and a list page holds many objects.
+    Undecodable(Box<Undecodable>),
+}
+
+#[derive(Clone, Debug)]
+struct Undecodable {
+    metadata: ObjectMeta,
+    error: DecodeError,
+}
+
+/// Why an object did not decode as its kind: the field, and the decoder's error.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{kind} {object} does not decode at `{path}`: {source}")]
+pub struct DecodeError {
+    kind: String,
+    object: String,
+    path: String,
+    // Shared so that the object stays `Clone`, as kube-rs's watcher needs.
+    #[source]
+    source: Arc<serde_json::Error>,
+}
+
+impl DecodeError {
+    /// The path of the field that did not decode, e.g. `lastTimestamp` or
+    /// `metadata.labels`; `.` for the object itself.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl<K> Lenient<K> {
+    /// The object as its kind, or why it does not decode as one.
+    ///
+    /// # Errors
+    ///
+    /// The [`DecodeError`] of an object that did not decode.
+    pub fn decoded(&self) -> Result<&K, &DecodeError> {
+        match &self.inner {
+            Inner::Decoded(object) => Ok(object),
+            Inner::Undecodable(undecodable) => Err(&undecodable.error),
+        }
+    }
+
+    /// Like [`decoded`](Self::decoded), by value.
+    ///
+    /// # Errors
+    ///
+    /// The [`DecodeError`] of an object that did not decode.
+    pub fn into_decoded(self) -> Result<K, DecodeError> {
+        match self.inner {
+            Inner::Decoded(object) => Ok(object),
+            Inner::Undecodable(undecodable) => Err(undecodable.error),
+        }
+    }
+}
+
+impl<K: Resource<DynamicType = ()> + DeserializeOwned> Lenient<K> {
+    fn from_value(value: &Value) -> Self {
+        // The common case pays for one decode; only a bad object is decoded again to find where.
+        if let Ok(object) = K::deserialize(value) {
+            return Lenient::from(object);
+        }
+        let (path, source) = match serde_path_to_error::deserialize::<_, K>(value) {
+            Ok(object) => return Lenient::from(object),
+            Err(e) => (e.path().to_string(), e.into_inner()),
+        };
+        let metadata = metadata_of(value);
+        let object = match (&metadata.namespace, &metadata.name) {
+            (Some(ns), Some(name)) => format!("{ns}/{name}"),
+            (None, Some(name)) => name.clone(),
+            (_, None) => "(unnamed)".to_owned(),
+        };
+        let error = DecodeError {
+            kind: K::kind(&()).into_owned(),
+            object,
+            path,
+            source: Arc::new(source),
+        };
+        Lenient {
+            inner: Inner::Undecodable(Box::new(Undecodable { metadata, error })),
+        }
+    }
+}
+
+/// The metadata of an object that did not decode: all of it when it reads as `ObjectMeta`, else
+/// the identity fields that are strings, so that its resourceVersion still counts.
+fn metadata_of(value: &Value) -> ObjectMeta {
+    let Some(meta) = value.get("metadata") else {
+        return ObjectMeta::default();
+    };
+    ObjectMeta::deserialize(meta).unwrap_or_else(|_| {
+        let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_owned);
+        ObjectMeta {
+            name: text("name"),
+            namespace: text("namespace"),
+            uid: text("uid"),
+            resource_version: text("resourceVersion"),
+            ..ObjectMeta::default()
+        }
+    })
+}
+
+impl<K> From<K> for Lenient<K> {
+    fn from(object: K) -> Self {
+        Lenient {
+            inner: Inner::Decoded(object),
+        }
+    }
+}
+
+impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Deserialize<'de> for Lenient<K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Only what is not JSON at all fails here (and then the whole response is unreadable).
+        let value = Value::deserialize(deserializer)?;
+        Ok(Lenient::from_value(&value))
+    }
+}
+
+impl<K: Resource<DynamicType = ()>> Resource for Lenient<K> {
+    type DynamicType = ();
+    type Scope = K::Scope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        K::kind(dt)
+    }
+
+    fn group(dt: &()) -> Cow<'_, str> {
+        K::group(dt)
+    }
+
+    fn version(dt: &()) -> Cow<'_, str> {
+        K::version(dt)
+    }
+
+    fn api_version(dt: &()) -> Cow<'_, str> {
+        K::api_version(dt)
+    }
+
+    fn plural(dt: &()) -> Cow<'_, str> {
+        K::plural(dt)
+    }
+
+    fn metadata_api() -> bool {
+        K::metadata_api()
+    }
+
+    fn url_path(dt: &(), namespace: Option<&str>) -> String {
+        K::url_path(dt, namespace)
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        match &self.inner {
+            Inner::Decoded(object) => object.meta(),
+            Inner::Undecodable(undecodable) => &undecodable.metadata,
+        }
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        match &mut self.inner {
+            Inner::Decoded(object) => object.meta_mut(),
+            Inner::Undecodable(undecodable) => &mut undecodable.metadata,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::{Event, Node, Pod};
+    use kube::ResourceExt;
+    use kube::core::{ObjectList, WatchEvent};
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(name: &str, extra: Value) -> Value {
+        let mut event = json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"namespace": "payments", "name": name, "uid": format!("uid-{name}"), "resourceVersion": "41"},
+            "involvedObject": {"kind": "Pod", "name": "web-0"},
+            "reason": "BackOff",
+            "lastTimestamp": "2026-11-24T10:00:00Z",
+        });
+        if let (Value::Object(event), Value::Object(extra)) = (&mut event, extra) {
+            event.extend(extra);
+        }
+        event
+    }
+
+    #[test]
+    fn a_good_object_decodes_as_its_kind() {
+        let lenient: Lenient<Event> = serde_json::from_value(event("good", json!({}))).unwrap();
+        let decoded = lenient.decoded().unwrap();
+        assert_eq!(decoded.reason.as_deref(), Some("BackOff"));
+        assert_eq!(lenient.uid().as_deref(), Some("uid-good"));
+        assert_eq!(lenient.resource_version().as_deref(), Some("41"));
+        assert_eq!(
+            lenient.into_decoded().unwrap().metadata.name.as_deref(),
+            Some("good")
+        );
+    }
+
+    #[test]
+    fn a_time_past_year_9999_is_an_error_naming_the_field_and_keeps_the_metadata() {
+        let lenient: Lenient<Event> = serde_json::from_value(event(
+            "late",
+            json!({"lastTimestamp": "9999-12-31T23:59:59Z"}),
+        ))
+        .unwrap();
+        let error = lenient.decoded().unwrap_err();
+        assert_eq!(error.path(), "lastTimestamp");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("Event payments/late does not decode at `lastTimestamp`: "),
+            "{message}"
+        );
+        assert!(std::error::Error::source(error).is_some());
+        assert_eq!(lenient.uid().as_deref(), Some("uid-late"));
+        assert_eq!(lenient.resource_version().as_deref(), Some("41"));
+        assert_eq!(lenient.namespace().as_deref(), Some("payments"));
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_json_type_is_an_error_naming_the_field() {
+        let lenient: Lenient<Event> =
+            serde_json::from_value(event("odd", json!({"count": "three"}))).unwrap();
+        assert_eq!(lenient.decoded().unwrap_err().path(), "count");
+        assert_eq!(lenient.resource_version().as_deref(), Some("41"));
+    }
+
+    #[test]
+    fn unreadable_metadata_still_yields_its_identity_fields() {
+        let lenient: Lenient<Event> = serde_json::from_value(event(
+            "labelled",
+            json!({"metadata": {"name": "labelled", "uid": "u9", "resourceVersion": "9", "labels": "not a map"}}),
+        ))
+        .unwrap();
+        let error = lenient.decoded().unwrap_err();
+        assert_eq!(error.path(), "metadata.labels");
+        assert!(error.to_string().contains(" labelled "), "{error}");
+        assert_eq!(lenient.uid().as_deref(), Some("u9"));
+        assert_eq!(lenient.resource_version().as_deref(), Some("9"));
+        assert!(lenient.labels().is_empty());
+    }
+
+    #[test]
+    fn metadata_that_is_not_an_object_leaves_the_metadata_empty() {
+        let lenient: Lenient<Event> =
+            serde_json::from_value(event("gone", json!({"metadata": 7}))).unwrap();
+        assert_eq!(lenient.decoded().unwrap_err().path(), "metadata");
+        assert_eq!(lenient.meta(), &ObjectMeta::default());
+        assert!(
+            lenient
+                .decoded()
+                .unwrap_err()
+                .to_string()
+                .contains("(unnamed)")
+        );
+        let not_an_object: Lenient<Event> = serde_json::from_value(json!("garbage")).unwrap();
+        assert_eq!(not_an_object.decoded().unwrap_err().path(), ".");
+        assert_eq!(not_an_object.resource_version(), None);
+    }
+
+    #[test]
+    fn one_bad_item_in_a_list_does_not_fail_the_others() {
+        let list = json!({
+            "apiVersion": "v1", "kind": "EventList",
+            "metadata": {"resourceVersion": "50"},
+            "items": [
+                event("first", json!({})),
+                event("late", json!({"lastTimestamp": "9999-12-31T23:59:59Z"})),
+                event("last", json!({})),
+            ],
+        });
+        let text = list.to_string();
+        assert!(
+            serde_json::from_str::<ObjectList<Event>>(&text).is_err(),
+            "the typed list fails as a whole"
+        );
+        let list: ObjectList<Lenient<Event>> = serde_json::from_str(&text).unwrap();
+        assert_eq!(list.metadata.resource_version.as_deref(), Some("50"));
+        let decoded: Vec<bool> = list.items.iter().map(|i| i.decoded().is_ok()).collect();
+        assert_eq!(decoded, [true, false, true]);
+    }
+
+    #[test]
+    fn a_bad_watch_notification_is_still_a_notification() {
+        let line = json!({"type": "MODIFIED", "object": event("late", json!({"eventTime": "not a time"}))});
+        let notification: WatchEvent<Lenient<Event>> =
+            serde_json::from_slice(line.to_string().as_bytes()).unwrap();
+        let WatchEvent::Modified(object) = notification else {
+            panic!("a MODIFIED notification: {notification:?}");
+        };
+        assert_eq!(object.decoded().unwrap_err().path(), "eventTime");
+        assert_eq!(object.resource_version().as_deref(), Some("41"));
+    }
+
+    #[test]
+    fn the_wrapper_is_the_same_resource_as_its_kind() {
+        assert_eq!(Lenient::<Pod>::kind(&()), "Pod");
+        assert_eq!(Lenient::<Pod>::plural(&()), "pods");
+        assert_eq!(Lenient::<Pod>::api_version(&()), "v1");
+        assert_eq!(
+            Lenient::<Pod>::url_path(&(), Some("payments")),
+            Pod::url_path(&(), Some("payments"))
+        );
+        assert_eq!(Lenient::<Node>::url_path(&(), None), "/api/v1/nodes");
+        assert_eq!(
+            Lenient::<k8s_openapi::api::events::v1::Event>::api_version(&()),
+            "events.k8s.io/v1"
+        );
+    }
+}
