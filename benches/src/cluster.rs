@@ -2,7 +2,7 @@
 
 use testkit::{EventRef, SimCluster, SimConfig, SimError};
 
-use crate::fixtures::{Group, objects, replicate};
+use crate::fixtures::{Group, objects, replicate_range};
 
 /// A running [`SimCluster`] with the events loaded into it.
 #[derive(Debug)]
@@ -59,7 +59,7 @@ pub fn load(
     from: usize,
     n: usize,
 ) -> Result<Vec<EventRef>, LoadError> {
-    let lines: Vec<String> = replicate(group, from + n).split_off(from);
+    let lines = replicate_range(group, from..from + n);
     let objects = objects(&lines).map_err(|e| LoadError::Fixture(e.to_string()))?;
     objects
         .into_iter()

@@ -62,8 +62,13 @@ pub fn recorded(group: Group) -> Vec<&'static str> {
 /// `n` watch lines of `group`, cycling through [`recorded`], copy `i` with resourceVersion
 /// `FIRST_RESOURCE_VERSION + i`, a uid and a name of its own.
 pub fn replicate(group: Group, n: usize) -> Vec<String> {
+    replicate_range(group, 0..n)
+}
+
+/// Copies `range` of the sequence [`replicate`] starts, without making the ones before.
+pub fn replicate_range(group: Group, range: std::ops::Range<usize>) -> Vec<String> {
     let lines = recorded(group);
-    (0..n)
+    range
         .map(|i| rewrite(lines[i % lines.len()], i as u64))
         .collect()
 }
@@ -78,19 +83,57 @@ pub fn to_stream(lines: &[String]) -> Vec<u8> {
     out
 }
 
-/// The `object` of each line, to load into a `SimCluster` with `insert_raw_event`.
+/// The `object` of each line, to load into a `SimCluster` with `insert_raw_event`, with every
+/// timestamp set to now: a live event was last seen within the TTL, and the checkpoint prunes
+/// events whose last sighting is older.
 ///
 /// # Errors
 ///
 /// The JSON error of a line that is not a watch event.
 pub fn objects(lines: &[String]) -> Result<Vec<Value>, serde_json::Error> {
+    let now = jiff::Timestamp::now();
+    let time = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let micro = now.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string();
     lines
         .iter()
         .map(|line| {
             let mut event: Value = serde_json::from_str(line)?;
-            Ok(event["object"].take())
+            let mut object = event["object"].take();
+            freshen(&mut object, &time, &micro);
+            Ok(object)
         })
         .collect()
+}
+
+/// The keys that hold a time in an Event (`time` is a managedFields entry's).
+const TIME_KEYS: [&str; 8] = [
+    "creationTimestamp",
+    "firstTimestamp",
+    "lastTimestamp",
+    "eventTime",
+    "lastObservedTime",
+    "deprecatedFirstTimestamp",
+    "deprecatedLastTimestamp",
+    "time",
+];
+
+/// Sets every time in `value` to `time` (a Time) or `micro` (a MicroTime, recorded with a
+/// fraction), keeping `null`s.
+fn freshen(value: &mut Value, time: &str, micro: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                match field {
+                    Value::String(s) if TIME_KEYS.contains(&key.as_str()) => {
+                        *s = if s.contains('.') { micro } else { time }.to_owned();
+                    }
+                    _ => freshen(field, time, micro),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| freshen(v, time, micro)),
+        _ => {}
+    }
 }
 
 /// The uid of copy `i`: UUID-shaped, so it is as long as a real one.
@@ -181,6 +224,12 @@ mod tests {
     }
 
     #[test]
+    fn a_range_is_the_same_copies_as_the_whole_sequence() {
+        let all = replicate(Group::CoreV1, 10);
+        assert_eq!(replicate_range(Group::CoreV1, 7..10), all[7..]);
+    }
+
+    #[test]
     fn the_stream_is_one_document_per_line() {
         let lines = replicate(Group::CoreV1, 3);
         let stream = to_stream(&lines);
@@ -188,5 +237,14 @@ mod tests {
         let objects = objects(&lines).unwrap();
         assert_eq!(objects[2]["metadata"]["uid"], uid(2));
         assert_eq!(objects[2]["kind"], "Event");
+        let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        let created = objects[2]["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap();
+        assert!(created.starts_with(&today), "{created}");
+        let managed = objects[2]["metadata"]["managedFields"][0]["time"]
+            .as_str()
+            .unwrap();
+        assert!(managed.starts_with(&today), "{managed}");
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod cluster;
 pub mod consumer;
+pub mod exporter;
 pub mod fixtures;
 pub mod ledgers;
 pub mod machine;
