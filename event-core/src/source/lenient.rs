@@ -8,11 +8,13 @@
 //! confines the failure to the object.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -156,11 +158,86 @@ impl<K> From<K> for Lenient<K> {
     }
 }
 
+/// The name under which serde_json's deserializer hands over an object's raw JSON text (the
+/// mechanism of `serde_json::value::RawValue`). Any other deserializer, or a serde_json whose
+/// name differs, treats it as a plain newtype struct: the slower [`Value`] path then applies.
+const RAW_JSON: &str = "$serde_json::private::RawValue";
+
 impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Deserialize<'de> for Lenient<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Only what is not JSON at all fails here (and then the whole response is unreadable).
+        // From serde_json (lists, and watch lines whose `type` comes before `object` as the API
+        // server writes them), take the object's JSON text without building it, then decode it
+        // as `K` in one pass: a good object costs about what decoding `K` directly costs. From
+        // anything else (serde's buffering of a watch line written `object` first), read a
+        // `Value`. Only what is not JSON at all fails here.
+        deserializer.deserialize_newtype_struct(RAW_JSON, LenientVisitor(PhantomData))
+    }
+}
+
+struct LenientVisitor<K>(PhantomData<K>);
+
+impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Visitor<'de> for LenientVisitor<K> {
+    type Value = Lenient<K>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    /// serde_json's raw-text path: one entry, the text under the private name.
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        // The key is the private name itself; the value must be text, or this fails.
+        match map.next_key::<IgnoredAny>()? {
+            Some(IgnoredAny) => map.next_value_seed(FromJsonText(PhantomData)),
+            None => Err(de::Error::custom(
+                "expected the raw JSON text of an object from serde_json",
+            )),
+        }
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         let value = Value::deserialize(deserializer)?;
         Ok(Lenient::from_value(&value))
+    }
+}
+
+/// Decodes the raw JSON text serde_json hands over.
+struct FromJsonText<K>(PhantomData<K>);
+
+impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> DeserializeSeed<'de>
+    for FromJsonText<K>
+{
+    type Value = Lenient<K>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Visitor<'de> for FromJsonText<K> {
+    type Value = Lenient<K>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the JSON text of a Kubernetes object")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Lenient::from_json(text))
+    }
+}
+
+impl<K: Resource<DynamicType = ()> + DeserializeOwned> Lenient<K> {
+    fn from_json(text: &str) -> Self {
+        if let Ok(object) = serde_json::from_str::<K>(text) {
+            return Lenient::from(object);
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => Lenient::from_value(&value),
+            // Unreachable for text serde_json itself captured; kept total rather than trusted.
+            Err(_) => Lenient::from_value(&Value::Null),
+        }
     }
 }
 
@@ -328,6 +405,23 @@ mod tests {
         assert_eq!(list.metadata.resource_version.as_deref(), Some("50"));
         let decoded: Vec<bool> = list.items.iter().map(|i| i.decoded().is_ok()).collect();
         assert_eq!(decoded, [true, false, true]);
+    }
+
+    #[test]
+    fn a_watch_line_decodes_alike_whichever_of_type_and_object_comes_first() {
+        let object = event("late", json!({})).to_string();
+        let type_first = format!(r#"{{"type":"ADDED","object":{object}}}"#);
+        let object_first = format!(r#"{{"object":{object},"type":"ADDED"}}"#);
+        for line in [type_first, object_first] {
+            let notification: WatchEvent<Lenient<Event>> = serde_json::from_str(&line).unwrap();
+            let WatchEvent::Added(object) = notification else {
+                panic!("an ADDED notification: {notification:?}");
+            };
+            assert_eq!(
+                object.decoded().unwrap().metadata.name.as_deref(),
+                Some("late")
+            );
+        }
     }
 
     #[test]
