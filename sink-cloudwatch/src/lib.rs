@@ -139,8 +139,8 @@ pub use config::{
 };
 pub use limits::MAX_EVENT_BYTES;
 pub use reader::{
-    CloudWatchHistory, CloudWatchReader, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, ReadError,
-    dedupe_by_key, history_client,
+    CloudWatchHistory, CloudWatchReader, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS,
+    ReadError, dedupe_by_key, history_client,
 };
 pub use record::Truncation;
 pub use sink::{CloudWatchSink, SINK_NAME};
