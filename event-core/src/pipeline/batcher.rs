@@ -188,8 +188,13 @@ mod tests {
     use super::*;
     use crate::testing::sample_event;
 
+    /// Items of one encoded size: a fixed time, since the fraction of a second a clock gives
+    /// changes the length of the JSON.
     fn item(i: u64) -> Tracked {
-        Tracked::untracked(sample_event(&format!("u{i}"), i, "payments"))
+        let mut event = sample_event(&format!("u{i}"), i, "payments");
+        event.first_seen = jiff::Timestamp::UNIX_EPOCH;
+        event.last_seen = jiff::Timestamp::UNIX_EPOCH;
+        Tracked::untracked(event)
     }
 
     #[test]
