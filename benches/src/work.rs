@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use event_core::filter::Predicate;
+use event_core::source::Lenient;
 use event_core::{
     CompiledFilter, ConfigError, Event, EventStreamExt, FilterConfig, FilterRule, Pipeline,
     PipelineConfig, PipelineError, Sink, SinkError, Tracked,
@@ -49,17 +50,24 @@ pub fn validate_only(line: &str) -> usize {
     serde_json::from_str::<IgnoredAny>(line).map_or(0, |_| 1)
 }
 
-/// Decodes a watch line and normalizes the object it carries into an [`Event`].
+/// Decodes a watch line as `event-core`'s source does (each object through
+/// [`Lenient`], so one bad object cannot fail a list) and normalizes it into an [`Event`].
 pub fn normalize(group: Group, line: &str) -> Option<Event> {
     match group {
-        Group::CoreV1 => match serde_json::from_str::<WatchEvent<CoreEvent>>(line).ok()? {
-            WatchEvent::Added(ev) | WatchEvent::Modified(ev) => Event::from_core_v1(&ev).ok(),
+        Group::CoreV1 => match serde_json::from_str::<WatchEvent<Lenient<CoreEvent>>>(line).ok()? {
+            WatchEvent::Added(ev) | WatchEvent::Modified(ev) => {
+                Event::from_core_v1(ev.decoded().ok()?).ok()
+            }
             _ => None,
         },
-        Group::EventsV1 => match serde_json::from_str::<WatchEvent<EventsEvent>>(line).ok()? {
-            WatchEvent::Added(ev) | WatchEvent::Modified(ev) => Event::from_events_v1(&ev).ok(),
-            _ => None,
-        },
+        Group::EventsV1 => {
+            match serde_json::from_str::<WatchEvent<Lenient<EventsEvent>>>(line).ok()? {
+                WatchEvent::Added(ev) | WatchEvent::Modified(ev) => {
+                    Event::from_events_v1(ev.decoded().ok()?).ok()
+                }
+                _ => None,
+            }
+        }
     }
 }
 

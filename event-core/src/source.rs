@@ -48,6 +48,7 @@ mod relist;
 mod resume;
 mod scope;
 mod stream;
+mod unmanaged;
 
 pub use kind::{ObjectKind, WatchedKind};
 pub use lenient::{DecodeError, Lenient};

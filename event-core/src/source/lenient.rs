@@ -230,7 +230,8 @@ impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Visitor<'de> for Fro
 
 impl<K: Resource<DynamicType = ()> + DeserializeOwned> Lenient<K> {
     fn from_json(text: &str) -> Self {
-        if let Ok(object) = serde_json::from_str::<K>(text) {
+        // managedFields are never exported: skipping them unparsed is the cheaper decode.
+        if let Ok(object) = super::unmanaged::from_json::<K>(text) {
             return Lenient::from(object);
         }
         match serde_json::from_str::<Value>(text) {
