@@ -36,6 +36,11 @@ fn file_sink(c: &mut Criterion) {
         .iter()
         .map(|e| serde_json::to_vec(e).map_or(0, |v| v.len() + 1))
         .sum();
+    eprintln!(
+        "file_sink: batches of {} events, {bytes} bytes of JSON lines ({} per event)",
+        events.len(),
+        bytes / events.len().max(1)
+    );
     let root = std::env::var_os("BENCH_FILE_DIR").map_or_else(std::env::temp_dir, Into::into);
     let mut group = c.benchmark_group("file_sink");
     group.throughput(Throughput::Bytes(bytes as u64));
