@@ -1,4 +1,4 @@
-//! The recorded watch streams of `fixtures/`, replicated into as many distinct occurrences as a
+//! The recorded watch streams of `testkit/fixtures/real-cluster/`, replicated into as many distinct occurrences as a
 //! bench needs.
 //!
 //! Only `metadata.name`, `metadata.uid` and `metadata.resourceVersion` of each copy are
@@ -32,12 +32,16 @@ impl Group {
     fn recordings(self) -> [&'static str; 2] {
         match self {
             Group::CoreV1 => [
-                include_str!("../fixtures/watch-core-v1.jsonl"),
-                include_str!("../fixtures/watch-core-v1-with-series-and-ttl.jsonl"),
+                include_str!("../../testkit/fixtures/real-cluster/watch-core-v1.jsonl"),
+                include_str!(
+                    "../../testkit/fixtures/real-cluster/watch-core-v1-with-series-and-ttl.jsonl"
+                ),
             ],
             Group::EventsV1 => [
-                include_str!("../fixtures/watch-events.k8s.io-v1.jsonl"),
-                include_str!("../fixtures/watch-events.k8s.io-v1-with-series-and-ttl.jsonl"),
+                include_str!("../../testkit/fixtures/real-cluster/watch-events.k8s.io-v1.jsonl"),
+                include_str!(
+                    "../../testkit/fixtures/real-cluster/watch-events.k8s.io-v1-with-series-and-ttl.jsonl"
+                ),
             ],
         }
     }

@@ -11,10 +11,7 @@ use kube::api::{ListParams, WatchEvent, WatchParams};
 use serde_json::Value;
 use testkit::{ApiGroup, NewEvent, SimCluster, SimConfig};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/real-cluster/"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-cluster/");
 
 /// Fails a test that would otherwise hang.
 const PATIENCE: Duration = Duration::from_secs(5);

@@ -8,10 +8,7 @@ use testkit::{NewEvent, SimCluster, SimConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/real-cluster/"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-cluster/");
 
 const PATIENCE: Duration = Duration::from_secs(5);
 

@@ -273,10 +273,7 @@ mod tests {
     use super::super::resource::{ALL, Resource};
     use super::*;
 
-    const FIXTURES: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/real-cluster/"
-    );
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-cluster/");
 
     fn events_def(group: &str) -> ResourceDef {
         *ALL.iter()
