@@ -1,11 +1,13 @@
 //! Pipeline throughput on one core beside the floor of the same work: recorded watch lines
-//! (~1 KB each, replicated with distinct uids and resourceVersions) decoded as kube-rs decodes
-//! them, normalized, filtered, serialized and dropped by a null sink.
+//! (~1 KB each, replicated with distinct uids and resourceVersions) decoded as the source
+//! decodes them, normalized, filtered, serialized and dropped by a null sink.
 //!
 //! `cargo bench -p benches --bench pipeline`; every group reports events per second.
 //!
 //! - `decode`: the floor. `typed` is `serde_json::from_str::<WatchEvent<K>>`, kube-rs's decode
-//!   of each watch line; `value` parses to `serde_json::Value` (what Python's `json.loads`
+//!   of each watch line; `lenient` is the source's own decode (`WatchEvent<Lenient<K>>`: the
+//!   object's text captured, then decoded as `K` without managedFields), the first stage of
+//!   the pipeline alone; `value` parses to `serde_json::Value` (what Python's `json.loads`
 //!   does), `validate` only checks the JSON (`IgnoredAny`).
 //! - `stages`: decode + normalize, then the whole per-event work (decode, normalize, filter,
 //!   serialize) in a plain loop.
@@ -17,7 +19,8 @@ use std::time::Duration;
 
 use benches::fixtures::{Group, replicate};
 use benches::work::{
-    Filtering, decode_only, normalize, parse_value, process, run_pipeline, validate_only,
+    Filtering, decode_lenient, decode_only, normalize, parse_value, process, run_pipeline,
+    validate_only,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use event_core::PipelineConfig;
@@ -35,6 +38,13 @@ fn decode(c: &mut Criterion) {
             &lines,
             |b, lines| {
                 b.iter(|| lines.iter().map(|l| decode_only(api, l)).sum::<usize>());
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("lenient", api.as_str()),
+            &lines,
+            |b, lines| {
+                b.iter(|| lines.iter().map(|l| decode_lenient(api, l)).sum::<usize>());
             },
         );
         group.bench_with_input(
