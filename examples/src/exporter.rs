@@ -32,9 +32,9 @@
 //! | `sinks[].type` | required | `cloudwatch` ([`CloudWatchSinkConfig`](sink_cloudwatch::CloudWatchSinkConfig)), `file` ([`FileSinkConfig`](sink_file::FileSinkConfig)), `stdout` ([`StdoutConfig`](sink_stdout::StdoutConfig)) |
 //! | `sinks[].name` | the type | unique; the `sink` label of the metrics |
 //! | `sinks[].filter` | every kept event | routing: the same `include` / `exclude` form, applied after `filter` |
-//! | `pipeline.max_batch_events` | `500` | 1 to 10,000 (one PutLogEvents request) |
+//! | `pipeline.max_batch_events` | `10000` with a CloudWatch sink, else `500` | 1 to 10,000 (one PutLogEvents request); with CloudWatch, its 1 MiB request limit cuts a batch first, so a backlog takes the fewest requests |
 //! | `pipeline.max_batch_wait_secs` | `1` | how long a batch may wait to fill |
-//! | `pipeline.queue_batches` | `16` | batches queued per sink before the watch is slowed (never dropped) |
+//! | `pipeline.queue_batches` | `4` with a CloudWatch sink, else `16` | batches queued per sink before the watch is slowed (never dropped) |
 //! | `pipeline.sink_timeout_secs` | `60` | outer bound of one send, above each sink's own timeout |
 //! | `pipeline.shutdown_timeout_secs` | `15` | how long SIGTERM waits for the sinks to drain; with the checkpoint save and the Lease release it must fit the pod's `terminationGracePeriodSeconds` (30 s) |
 //! | `server.listen` | `0.0.0.0:8080` | `/healthz`, `/readyz`, `/metrics`; `[::]:8080` on IPv6 |

@@ -214,12 +214,30 @@ fn compiled(
     Ok(filter)
 }
 
+/// With a CloudWatch sink, a batch may hold as many events as one PutLogEvents request: under a
+/// backlog the sink's own limit (1 MiB) then cuts each batch, so the exporter makes the fewest
+/// requests it can, and a quiet cluster's batches are still cut by `max_batch_wait_secs`.
+/// Without one, no sink bounds a batch's bytes, and the library's 500 events apply.
+const CLOUDWATCH_MAX_BATCH_EVENTS: usize = MAX_BATCH_EVENTS;
+
+/// Batches that large need a shorter queue to bound memory: at most four batches of up to
+/// 1 MiB of JSON wait per sink, about as many events as the library's 16 batches of 500.
+const CLOUDWATCH_QUEUE_BATCHES: usize = 4;
+
 fn pipeline(
     raw: RawPipeline,
     sinks: &[SinkSettings],
     origins: &Origins,
 ) -> Result<PipelineConfig, ConfigError> {
     let defaults = PipelineConfig::default();
+    let (default_batch_events, default_queue_batches) = if sinks
+        .iter()
+        .any(|sink| matches!(sink.kind, SinkKind::CloudWatch(_)))
+    {
+        (CLOUDWATCH_MAX_BATCH_EVENTS, CLOUDWATCH_QUEUE_BATCHES)
+    } else {
+        (defaults.max_batch_events, defaults.queue_batches)
+    };
     let count = |key: &str, value: Option<usize>, default: usize, max: usize, why: &str| match value
     {
         None => Ok(default),
@@ -232,14 +250,14 @@ fn pipeline(
     let max_batch_events = count(
         "pipeline.max_batch_events",
         raw.max_batch_events,
-        defaults.max_batch_events,
+        default_batch_events,
         MAX_BATCH_EVENTS,
         ": a PutLogEvents request holds at most 10,000 events",
     )?;
     let queue_batches = count(
         "pipeline.queue_batches",
         raw.queue_batches,
-        defaults.queue_batches,
+        default_queue_batches,
         1024,
         "",
     )?;

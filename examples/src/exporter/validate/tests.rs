@@ -277,6 +277,19 @@ fn pipeline_limits_are_bounded() {
 }
 
 #[test]
+fn with_a_cloudwatch_sink_batches_may_fill_a_whole_request() {
+    let s = load("cluster: a").unwrap();
+    assert_eq!(s.pipeline.max_batch_events, 10_000);
+    assert_eq!(s.pipeline.queue_batches, 4);
+    let s = load("cluster: a\nsinks:\n  - type: stdout\n").unwrap();
+    assert_eq!(s.pipeline.max_batch_events, 500);
+    assert_eq!(s.pipeline.queue_batches, 16);
+    let s = load("cluster: a\npipeline:\n  max_batch_events: 700\n  queue_batches: 2\n").unwrap();
+    assert_eq!(s.pipeline.max_batch_events, 700);
+    assert_eq!(s.pipeline.queue_batches, 2);
+}
+
+#[test]
 fn a_sink_timeout_that_would_cut_a_sinks_own_timeout_is_refused() {
     let error =
         error_of("cluster: a\npipeline:\n  sink_timeout_secs: 30\nsinks:\n  - type: cloudwatch\n");
