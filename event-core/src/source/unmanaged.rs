@@ -34,31 +34,54 @@ impl<'de, K: Deserialize<'de>> Visitor<'de> for Object<K> {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<K, M::Error> {
-        K::deserialize(MapAccessDeserializer::new(ObjectFields {
-            map,
-            metadata_next: false,
-        }))
+        K::deserialize(MapAccessDeserializer::new(Fields::new(map, Level::Object)))
     }
 }
 
-struct ObjectFields<M> {
+/// The fields of one level: the object's own, where `metadata` is read through [`Metadata`], or
+/// the metadata's, where `managedFields` is skipped.
+struct Fields<M> {
     map: M,
-    /// The key just handed over was `metadata`: its value goes through [`Metadata`].
+    level: Level,
+    /// The key just handed over was the object's `metadata`.
     metadata_next: bool,
 }
 
-impl<'de, M: MapAccess<'de>> MapAccess<'de> for ObjectFields<M> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Object,
+    Metadata,
+}
+
+impl<M> Fields<M> {
+    fn new(map: M, level: Level) -> Self {
+        Fields {
+            map,
+            level,
+            metadata_next: false,
+        }
+    }
+}
+
+impl<'de, M: MapAccess<'de>> MapAccess<'de> for Fields<M> {
     type Error = M::Error;
 
     fn next_key_seed<S: DeserializeSeed<'de>>(
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, M::Error> {
-        let Some(key) = self.map.next_key::<Key<'de>>()? else {
-            return Ok(None);
-        };
-        self.metadata_next = key.as_str() == "metadata";
-        key.hand_to(seed).map(Some)
+        while let Some(key) = self.map.next_key::<Key<'de>>()? {
+            match self.level {
+                Level::Metadata if key.as_str() == "managedFields" => {
+                    self.map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Level::Object => self.metadata_next = key.as_str() == "metadata",
+                Level::Metadata => {}
+            }
+            return key.hand_to(seed).map(Some);
+        }
+        Ok(None)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, M::Error> {
@@ -95,14 +118,15 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Metadata<S> {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<S::Value, M::Error> {
-        self.0.deserialize(MetadataMap(MetadataFields { map }))
+        self.0
+            .deserialize(MetadataMap(Fields::new(map, Level::Metadata)))
     }
 }
 
 /// The metadata map as a deserializer. Unlike serde's `MapAccessDeserializer` it reads as
 /// `Some` when asked for an option: a kind's generated code decodes its metadata as
 /// `Option<ObjectMeta>` before it checks that it is there.
-struct MetadataMap<M>(MetadataFields<M>);
+struct MetadataMap<M>(Fields<M>);
 
 impl<'de, M: MapAccess<'de>> Deserializer<'de> for MetadataMap<M> {
     type Error = M::Error;
@@ -119,32 +143,6 @@ impl<'de, M: MapAccess<'de>> Deserializer<'de> for MetadataMap<M> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
         unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
         ignored_any
-    }
-}
-
-struct MetadataFields<M> {
-    map: M,
-}
-
-impl<'de, M: MapAccess<'de>> MapAccess<'de> for MetadataFields<M> {
-    type Error = M::Error;
-
-    fn next_key_seed<S: DeserializeSeed<'de>>(
-        &mut self,
-        seed: S,
-    ) -> Result<Option<S::Value>, M::Error> {
-        while let Some(key) = self.map.next_key::<Key<'de>>()? {
-            if key.as_str() == "managedFields" {
-                self.map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            return key.hand_to(seed).map(Some);
-        }
-        Ok(None)
-    }
-
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, M::Error> {
-        self.map.next_value_seed(seed)
     }
 }
 
