@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use testkit::prometheus::sample;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The environment variable naming the binary; by default it is looked for beside this one.
@@ -239,16 +240,6 @@ impl Drop for Exporter {
     }
 }
 
-/// The value of `series` in a Prometheus text body.
-pub fn sample(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
-            let (name, value) = line.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().ok()).flatten()
-        })
-}
-
 fn free_port() -> io::Result<SocketAddr> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
 }
@@ -256,14 +247,6 @@ fn free_port() -> io::Result<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn samples_are_found_by_their_full_series_name() {
-        let body = "# TYPE a counter\na 3\nb{sink=\"x\"} 2\nb{sink=\"y\"} 5\n";
-        assert_eq!(sample(body, "a"), Some(3.0));
-        assert_eq!(sample(body, "b{sink=\"y\"}"), Some(5.0));
-        assert_eq!(sample(body, "b"), None);
-    }
 
     #[test]
     fn the_config_names_the_checkpoint_the_sink_and_the_port() {

@@ -4,5 +4,6 @@ pub mod apiserver;
 pub mod cloudwatch;
 pub mod incident;
 pub mod moto;
+pub mod prometheus;
 
 pub use apiserver::{ApiGroup, EventRef, NewEvent, SimCluster, SimConfig, SimError, SimStats};

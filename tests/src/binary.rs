@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::prometheus::sample;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{OnceCell, watch};
@@ -320,16 +321,6 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body.to_owned())
 }
 
-/// The value of the sample `series` (name with labels, as rendered) in a Prometheus text body.
-pub fn sample(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
-            let (name, value) = line.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().ok()).flatten()
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,13 +335,5 @@ mod tests {
             Some(PathBuf::from("/t/debug/examples/eks_to_cloudwatch"))
         );
         assert_eq!(artifact(r#"{"reason":"build-finished"}"#), None);
-    }
-
-    #[test]
-    fn samples_are_found_by_their_full_series_name() {
-        let body = "# TYPE a counter\na 3\nb{sink=\"x\"} 2\nb{sink=\"y\"} 5\n";
-        assert_eq!(sample(body, "a"), Some(3.0));
-        assert_eq!(sample(body, "b{sink=\"y\"}"), Some(5.0));
-        assert_eq!(sample(body, "b"), None);
     }
 }

@@ -92,7 +92,7 @@ async fn events_arrive_in_cloudwatch_exactly_once_with_the_cluster_and_are_count
     );
 
     let metrics = exporter.get("/metrics").await.1;
-    let value = |series: &str| tests::binary::sample(&metrics, series);
+    let value = |series: &str| testkit::prometheus::sample(&metrics, series);
     assert_eq!(
         value("event_keeper_events_received_total"),
         Some(6.0),

@@ -10,6 +10,7 @@ use event_core::health::{HealthState, serve};
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{ApiChoice, EventStream, EventStreamConfig, ObjectKind, Pipeline, PipelineConfig};
+use testkit::prometheus::sample;
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::{init_tracing, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,12 +54,6 @@ async fn wait_for_status(addr: SocketAddr, path: &str, status: u16, timeout: Dur
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// The value of the sample `series` (name with labels) in a Prometheus text body.
-fn sample(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 #[tokio::test]
