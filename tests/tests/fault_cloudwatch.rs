@@ -13,13 +13,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use event_core::{EventStreamConfig, OccurrenceKey};
-use sink_cloudwatch::{CloudWatchSink, CloudWatchSinkConfig};
-use testkit::cloudwatch::{Fault, StrictProxy, client};
+use sink_cloudwatch::CloudWatchSinkConfig;
+use testkit::cloudwatch::{Fault, Limits};
 use testkit::moto::Moto;
 use testkit::{SimCluster, SimConfig};
 use tests::fault::{Churn, Figures, keys, settle};
 use tests::{Exporter, init_tracing};
 
+#[path = "cloudwatch_support/harness.rs"]
+mod harness;
 #[path = "fault_support/readback.rs"]
 mod readback;
 
@@ -33,18 +35,13 @@ async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_du
     let mut moto = Moto::start()
         .await
         .expect("moto starts (scripts/test.sh installs it)");
-    let proxy = StrictProxy::start(&moto.endpoint())
-        .await
-        .expect("proxy starts");
-    let reader = client(&moto.endpoint()).await;
-    let sink = CloudWatchSink::from_client(
-        client(&proxy.endpoint()).await,
+    let env = harness::env_at(&moto.endpoint(), Limits::default()).await;
+    let sink = env.sink_with(
         CloudWatchSinkConfig::new()
             .log_group(GROUP)
             .timeout_secs(1)
             .send_timeout_secs(5),
-    )
-    .expect("valid config");
+    );
     let stats = sink.stats();
     let cluster = Arc::new(SimCluster::start(SimConfig::default()).await.unwrap());
     let mut exporter = Exporter::new();
@@ -71,10 +68,10 @@ async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_du
     ];
     let mut injected = 0;
     for (fault, times) in bursts {
-        proxy.inject(fault, times);
+        env.proxy.inject(fault, times);
         injected += times;
         tests::wait_until("the burst to be served", Duration::from_secs(30), || {
-            proxy.pending_faults() == 0
+            env.proxy.pending_faults() == 0
         })
         .await;
         let stored = stats.events_stored();
@@ -93,14 +90,14 @@ async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_du
         &made_before,
         true,
         Duration::from_secs(45),
-        || stored_in(&reader, GROUP),
+        || stored_in(&env.moto, GROUP),
     )
     .await;
-    proxy.set_unreachable(true);
+    env.proxy.set_unreachable(true);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let before_restart = stored_in(&reader, GROUP).await;
+    let before_restart = stored_in(&env.moto, GROUP).await;
     moto.restart().await.expect("moto restarts");
-    proxy.set_unreachable(false);
+    env.proxy.set_unreachable(false);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let made = keys(&churn.stop().await);
     let held: std::collections::HashSet<_> = before_restart.iter().cloned().collect();
@@ -110,7 +107,7 @@ async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_du
         &still_to_come,
         true,
         Duration::from_secs(45),
-        || stored_in(&reader, GROUP),
+        || stored_in(&env.moto, GROUP),
     )
     .await;
     // Copies within one life of moto are duplicates. An event in both readings was held by
@@ -171,11 +168,7 @@ async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_du
         "a timed-out request that was stored was found there"
     );
     assert!(stats.groups_created() >= 2, "the group was created again");
-    let violations = proxy.violations();
-    assert!(
-        violations.is_empty(),
-        "PutLogEvents rules broken: {violations:?}"
-    );
+    env.assert_no_violations();
     exporter.stop().await;
 }
 
@@ -185,22 +178,14 @@ async fn throttling_5xx_timeouts_and_a_moto_restart_lose_nothing_and_leave_no_du
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_carried_out_after_the_client_gave_up_can_land_after_the_check() {
     init_tracing();
-    let moto = Moto::shared()
-        .await
-        .expect("moto starts (scripts/test.sh installs it)");
-    let proxy = StrictProxy::start(&moto.endpoint())
-        .await
-        .expect("proxy starts");
-    let reader = client(&moto.endpoint()).await;
+    let env = harness::env().await;
     let group = "/ek-fault/late-landing";
-    let sink = CloudWatchSink::from_client(
-        client(&proxy.endpoint()).await,
+    let sink = env.sink_with(
         CloudWatchSinkConfig::new()
             .log_group(group)
             .timeout_secs(1)
             .send_timeout_secs(5),
-    )
-    .expect("valid config");
+    );
     let stats = sink.stats();
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
     let mut exporter = Exporter::new();
@@ -223,12 +208,13 @@ async fn a_request_carried_out_after_the_client_gave_up_can_land_after_the_check
     };
     let mut made = create("warm-up", 3);
     settle("the warm-up", &made, true, Duration::from_secs(30), || {
-        stored_in(&reader, group)
+        stored_in(&env.moto, group)
     })
     .await;
     // Held 1.5 s, then carried out: the sink times out after 1 s and the pipeline asks
     // moto (FilterLogEvents) what arrived while the request is still on its way.
-    proxy.inject(Fault::Delay(Duration::from_millis(1500)), 1);
+    env.proxy
+        .inject(Fault::Delay(Duration::from_millis(1500)), 1);
     let late = create("late", 5);
     made.extend(late.iter().cloned());
     settle(
@@ -236,12 +222,12 @@ async fn a_request_carried_out_after_the_client_gave_up_can_land_after_the_check
         &made,
         true,
         Duration::from_secs(30),
-        || stored_in(&reader, group),
+        || stored_in(&env.moto, group),
     )
     .await;
     // Long enough for the held request to be carried out, whenever it comes.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let stored = stored_in(&reader, group).await;
+    let stored = stored_in(&env.moto, group).await;
     let figures = Figures::count("cloudwatch_late_landing", &stored, &made)
         .with("already_stored_lookups", stats.lookups())
         .with("put_failures", stats.put_failures());

@@ -8,6 +8,8 @@
 //! JSON (its objects are typed), so those are the normalization property tests' job
 //! (`event-core/src/event/proptests.rs`), which feed corrupted bytes to the same decoder.
 
+#[path = "cloudwatch_support/harness.rs"]
+mod harness;
 #[path = "fault_support/readback.rs"]
 mod readback;
 
@@ -15,9 +17,6 @@ use std::time::Duration;
 
 use event_core::{EventStreamConfig, OccurrenceKey};
 use serde_json::{Value, json};
-use sink_cloudwatch::{CloudWatchSink, CloudWatchSinkConfig};
-use testkit::cloudwatch::{StrictProxy, client};
-use testkit::moto::Moto;
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::binary::run_to_end;
 use tests::fault::{Figures, settle};
@@ -94,21 +93,10 @@ fn undecodable(tag: &str) -> Vec<Value> {
 async fn odd_events_are_exported_once_and_undecodable_ones_are_counted_on_the_watch_and_on_resume()
 {
     init_tracing();
-    let moto = Moto::shared()
-        .await
-        .expect("moto starts (scripts/test.sh installs it)");
-    let proxy = StrictProxy::start(&moto.endpoint())
-        .await
-        .expect("proxy starts");
-    let reader = client(&moto.endpoint()).await;
+    let env = harness::env().await;
     let group = "/ek-fault/input";
-    let via_proxy = client(&proxy.endpoint()).await;
     let cloudwatch = || {
-        let sink = CloudWatchSink::from_client(
-            via_proxy.clone(),
-            CloudWatchSinkConfig::new().log_group(group),
-        )
-        .expect("valid config");
+        let sink = env.sink(group);
         (sink.stats(), sink)
     };
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
@@ -182,7 +170,7 @@ async fn odd_events_are_exported_once_and_undecodable_ones_are_counted_on_the_wa
         &made,
         true,
         Duration::from_secs(30),
-        || readback::stored_in(&reader, group),
+        || readback::stored_in(&env.moto, group),
     )
     .await;
     malformed += exporter.metrics.malformed();
@@ -210,11 +198,7 @@ async fn odd_events_are_exported_once_and_undecodable_ones_are_counted_on_the_wa
         stats.events_clamped() >= 4,
         "the absurd times were moved into the window"
     );
-    let violations = proxy.violations();
-    assert!(
-        violations.is_empty(),
-        "PutLogEvents rules broken: {violations:?}"
-    );
+    env.assert_no_violations();
     exporter.stop().await;
 }
 

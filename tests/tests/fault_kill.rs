@@ -7,14 +7,14 @@
 //! The kill moments come from a seeded generator; the seed is printed with the figures, and
 //! `FAULT_KILL_SEED=N` replays a run.
 
+#[path = "cloudwatch_support/harness.rs"]
+mod harness;
 #[path = "fault_support/readback.rs"]
 mod readback;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use testkit::cloudwatch::{StrictProxy, client};
-use testkit::moto::Moto;
 use testkit::{SimCluster, SimConfig};
 use tests::binary::ExporterProcess;
 use tests::fault::{Churn, Figures, archive_keys, keys, settle};
@@ -62,13 +62,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
     tests::init_tracing();
     let seed = seed();
     let mut moments = Moments(seed);
-    let moto = Moto::shared()
-        .await
-        .expect("moto starts (scripts/test.sh installs it)");
-    let proxy = StrictProxy::start(&moto.endpoint())
-        .await
-        .expect("proxy starts");
-    let reader = client(&moto.endpoint()).await;
+    let env = harness::env().await;
     let cluster = Arc::new(SimCluster::start(SimConfig::default()).await.unwrap());
     // The checkpoint and the archive outlive every process.
     let dir = tempfile::tempdir().expect("temp dir");
@@ -88,7 +82,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
          server:\n  listen: 127.0.0.1:0\n\
          log:\n  format: json\n  level: info\n",
         checkpoint = dir.path().join("checkpoint.json").display(),
-        endpoint = proxy.endpoint(),
+        endpoint = env.proxy.endpoint(),
         archive = archive.display(),
     );
 
@@ -161,7 +155,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
         &made,
         true,
         Duration::from_secs(60),
-        || readback::stored_in(&reader, &group),
+        || readback::stored_in(&env.moto, &group),
     )
     .await;
     println!("phase: CloudWatch settled after {:?}", started.elapsed());
@@ -211,9 +205,5 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
         "only the first run listed: {}",
         cloudwatch.line()
     );
-    let violations = proxy.violations();
-    assert!(
-        violations.is_empty(),
-        "PutLogEvents rules broken: {violations:?}"
-    );
+    env.assert_no_violations();
 }

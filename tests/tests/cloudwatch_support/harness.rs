@@ -31,12 +31,19 @@ pub async fn env_with(limits: Limits) -> Env {
     let moto = Moto::shared()
         .await
         .expect("moto starts (pip install 'moto[server]')");
-    let proxy = StrictProxy::start_with(&moto.endpoint(), limits)
+    env_at(&moto.endpoint(), limits).await
+}
+
+/// A proxy of this test's own in front of the moto at `moto_endpoint`, for a test that starts
+/// (and may restart) a moto of its own.
+pub async fn env_at(moto_endpoint: &str, limits: Limits) -> Env {
+    tests::init_tracing();
+    let proxy = StrictProxy::start_with(moto_endpoint, limits)
         .await
         .expect("proxy starts");
     let via_proxy = client(&proxy.endpoint()).await;
     Env {
-        moto: client(&moto.endpoint()).await,
+        moto: client(moto_endpoint).await,
         via_proxy,
         proxy,
     }
