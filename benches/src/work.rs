@@ -40,21 +40,25 @@ pub fn decode_only(group: Group, line: &str) -> usize {
 /// captured, then decoded as `K` without its managedFields), and returns how many objects
 /// decoded. The decode step of the pipeline, alone.
 pub fn decode_lenient(group: Group, line: &str) -> usize {
-    fn decoded<K>(event: WatchEvent<Lenient<K>>) -> usize {
-        match event {
-            WatchEvent::Added(object) | WatchEvent::Modified(object) => {
-                usize::from(std::hint::black_box(object).decoded().is_ok())
-            }
-            _ => 0,
-        }
-    }
-    match group {
+    let decoded = match group {
         Group::CoreV1 => {
-            serde_json::from_str::<WatchEvent<Lenient<CoreEvent>>>(line).map_or(0, decoded)
+            watched_object::<CoreEvent>(line).map(|o| std::hint::black_box(o).decoded().is_ok())
         }
         Group::EventsV1 => {
-            serde_json::from_str::<WatchEvent<Lenient<EventsEvent>>>(line).map_or(0, decoded)
+            watched_object::<EventsEvent>(line).map(|o| std::hint::black_box(o).decoded().is_ok())
         }
+    };
+    usize::from(decoded == Some(true))
+}
+
+/// The object of an ADDED or MODIFIED watch line, decoded as the source decodes it.
+fn watched_object<K>(line: &str) -> Option<Lenient<K>>
+where
+    K: kube::Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+{
+    match serde_json::from_str::<WatchEvent<Lenient<K>>>(line).ok()? {
+        WatchEvent::Added(object) | WatchEvent::Modified(object) => Some(object),
+        _ => None,
     }
 }
 
@@ -76,19 +80,11 @@ pub fn validate_only(line: &str) -> usize {
 /// [`Lenient`], so one bad object cannot fail a list) and normalizes it into an [`Event`].
 pub fn normalize(group: Group, line: &str) -> Option<Event> {
     match group {
-        Group::CoreV1 => match serde_json::from_str::<WatchEvent<Lenient<CoreEvent>>>(line).ok()? {
-            WatchEvent::Added(ev) | WatchEvent::Modified(ev) => {
-                Event::from_core_v1(ev.decoded().ok()?).ok()
-            }
-            _ => None,
-        },
+        Group::CoreV1 => {
+            Event::from_core_v1(watched_object::<CoreEvent>(line)?.decoded().ok()?).ok()
+        }
         Group::EventsV1 => {
-            match serde_json::from_str::<WatchEvent<Lenient<EventsEvent>>>(line).ok()? {
-                WatchEvent::Added(ev) | WatchEvent::Modified(ev) => {
-                    Event::from_events_v1(ev.decoded().ok()?).ok()
-                }
-                _ => None,
-            }
+            Event::from_events_v1(watched_object::<EventsEvent>(line)?.decoded().ok()?).ok()
         }
     }
 }
