@@ -8,7 +8,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use testkit::prometheus::sample;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The environment variable naming the binary; by default it is looked for beside this one.
 pub const EXPORTER_ENV: &str = "BENCH_EXPORTER";
@@ -183,19 +182,13 @@ impl Exporter {
     ///
     /// # Errors
     ///
-    /// The connection's error.
+    /// When `/metrics` does not answer 200: the status (0 when nothing answered) and the answer.
     pub async fn metrics(&self) -> io::Result<String> {
-        let mut stream = tokio::net::TcpStream::connect(self.listen).await?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
-            .await?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await?;
-        match response.split_once("\r\n\r\n") {
-            Some((head, body)) if head.starts_with("HTTP/1.") && head.contains(" 200 ") => {
-                Ok(body.to_owned())
-            }
-            _ => Err(io::Error::other("no 200 answer from /metrics")),
+        match testkit::http::get(self.listen, "/metrics").await {
+            (200, body) => Ok(body),
+            (status, answer) => Err(io::Error::other(format!(
+                "no 200 answer from /metrics ({status}): {answer:.200}"
+            ))),
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod apiserver;
 pub mod cloudwatch;
+pub mod http;
 pub mod incident;
 pub mod moto;
 pub mod prometheus;

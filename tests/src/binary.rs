@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use testkit::prometheus::sample;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{OnceCell, watch};
 
@@ -168,7 +168,7 @@ impl ExporterProcess {
 
     /// `GET path`: the status code and the body.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        http_get(self.addr, path).await
+        testkit::http::get(self.addr, path).await
     }
 
     /// The value of one series on `/metrics`, e.g. `event_keeper_leader` or
@@ -292,33 +292,6 @@ pub async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, Str
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// `GET path` over a fresh HTTP/1.1 connection: the status code and the body; `(0, error)` when
-/// nothing answers.
-pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = match tokio::time::timeout(Duration::from_secs(10), exchange).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => return (0, error.to_string()),
-        Err(_) => return (0, "timed out".into()),
-    };
-    let Some((head, body)) = response.split_once("\r\n\r\n") else {
-        return (0, response);
-    };
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_owned())
 }
 
 #[cfg(test)]

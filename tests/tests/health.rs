@@ -10,35 +10,11 @@ use event_core::health::{HealthState, serve};
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{ApiChoice, EventStream, EventStreamConfig, ObjectKind, Pipeline, PipelineConfig};
+use testkit::http::get;
 use testkit::prometheus::sample;
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::{init_tracing, within};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
-
-/// `GET path` over a fresh HTTP/1.1 connection: the status code and the body.
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("the health server accepts connections");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .await
-        .expect("response read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    (status, body.to_owned())
-}
 
 /// Polls `path` until it answers `status`, failing after `timeout`; returns the body.
 async fn wait_for_status(addr: SocketAddr, path: &str, status: u16, timeout: Duration) -> String {
