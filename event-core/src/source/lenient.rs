@@ -230,8 +230,15 @@ impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Visitor<'de> for Fro
 
 impl<K: Resource<DynamicType = ()> + DeserializeOwned> Lenient<K> {
     fn from_json(text: &str) -> Self {
-        // managedFields are never exported: skipping them unparsed is the cheaper decode.
-        if let Ok(object) = super::unmanaged::from_json::<K>(text) {
+        // An Event's managedFields are never read, and skipping them unparsed is the cheaper
+        // decode. Every other kind keeps them: their times say when an object change was made
+        // (see `event::change`).
+        let decoded = if K::kind(&()) == "Event" {
+            super::unmanaged::from_json::<K>(text)
+        } else {
+            serde_json::from_str::<K>(text)
+        };
+        if let Ok(object) = decoded {
             return Lenient::from(object);
         }
         match serde_json::from_str::<Value>(text) {
@@ -323,6 +330,27 @@ mod tests {
             lenient.into_decoded().unwrap().metadata.name.as_deref(),
             Some("good")
         );
+    }
+
+    #[test]
+    fn events_lose_their_managed_fields_and_other_kinds_keep_them() {
+        let managed =
+            json!([{"manager": "kubelet", "operation": "Update", "time": "2026-11-24T10:00:00Z"}]);
+        let mut event = event("managed", json!({}));
+        event["metadata"]["managedFields"] = managed.clone();
+        let event: Lenient<Event> = serde_json::from_str(&event.to_string()).unwrap();
+        assert_eq!(event.decoded().unwrap().metadata.managed_fields, None);
+        let pod = json!({"metadata": {"name": "web-0", "uid": "p1", "resourceVersion": "5", "managedFields": managed}});
+        let pod: Lenient<Pod> = serde_json::from_str(&pod.to_string()).unwrap();
+        let fields = pod
+            .decoded()
+            .unwrap()
+            .metadata
+            .managed_fields
+            .as_ref()
+            .unwrap();
+        assert_eq!(fields[0].manager.as_deref(), Some("kubelet"));
+        assert!(fields[0].time.is_some());
     }
 
     #[test]

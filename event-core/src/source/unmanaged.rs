@@ -2,8 +2,9 @@
 //!
 //! The API server sends every object with its managedFields (server-side apply's record of who
 //! owns which field): on an Event, about a third of its JSON, decoded into a list of JSON trees.
-//! Nothing Event Keeper exports reads them, so they are skipped unparsed (validated, never
-//! built). That makes decoding a recorded Event about a third cheaper; see `BENCHMARKS.md`.
+//! Nothing reads an Event's, so [`Lenient`](super::Lenient) decodes Events through here, with
+//! them skipped unparsed (validated, never built); see `BENCHMARKS.md`. Other kinds keep theirs:
+//! an object change takes its time from them.
 //!
 //! Only `managedFields` directly under the top-level `metadata` is skipped: the same key
 //! anywhere else (an annotation, a field of a spec) is decoded as usual.
