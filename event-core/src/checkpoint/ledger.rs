@@ -150,6 +150,7 @@ impl Ticket {
             entry.settled = entry.settled.max(self.resource_version);
             entry.last_seen = entry.last_seen.max(self.last_seen);
         }
+        forget_if_covered(&mut state, &self.uid);
     }
 
     /// Settles an occurrence that was filtered out on purpose: it no longer holds the resume
@@ -161,6 +162,7 @@ impl Ticket {
         if let Some(entry) = state.events.get_mut(&*self.uid) {
             entry.settled = entry.settled.max(self.resource_version);
         }
+        forget_if_covered(&mut state, &self.uid);
     }
 }
 
@@ -173,6 +175,30 @@ impl Drop for Ticket {
                 "occurrence abandoned unacknowledged; it will be replayed after a restart"
             );
         }
+    }
+}
+
+/// Drops the entry of `uid` once it is settled and its source's resume point covers it, the rule
+/// a [snapshot](Ledger::snapshot) applies to every entry.
+///
+/// Settling is when this is cheap to decide, and waiting for the next snapshot would let a burst
+/// (a watch replaying a backlog at tens of thousands of events a second) fill the map with
+/// entries the resume point already stands for.
+fn forget_if_covered(state: &mut State, uid: &str) {
+    let Some(entry) = state.events.get(uid) else {
+        return;
+    };
+    if entry.emitted > entry.settled {
+        return;
+    }
+    let covered = entry
+        .source
+        .as_deref()
+        .and_then(|source| state.sources.get(source))
+        .and_then(SourceState::resume_point)
+        .is_some_and(|point| entry.emitted <= point);
+    if covered {
+        state.events.remove(uid);
     }
 }
 
@@ -285,8 +311,9 @@ impl Ledger {
     }
 
     /// The last acknowledged resourceVersion of the event `uid`, while the ledger tracks it one
-    /// by one: once its source's resume point has passed it (and a snapshot was taken), the
-    /// resume point stands for it and this returns `None`.
+    /// by one: once its source's resume point has passed it, the resume point stands for it and
+    /// this returns `None`. That is as soon as it is settled when it is the oldest occurrence
+    /// in flight, else at the first snapshot after the resume point passes it.
     pub fn exported_version(&self, uid: &str) -> Option<u64> {
         self.lock()
             .events
@@ -545,7 +572,10 @@ mod tests {
     #[test]
     fn a_second_offer_of_the_same_or_older_version_is_a_duplicate() {
         let l = ledger();
+        // An older occurrence in flight keeps the resume point below a, so a stays tracked.
+        let _held = l.offer(&src(), Phase::Watch, "z", 5, now()).unwrap();
         l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
+        assert_eq!(l.exported_version("a"), Some(10));
         assert!(l.offer(&src(), Phase::List, "a", 10, now()).is_none());
         assert!(l.offer(&src(), Phase::List, "a", 9, now()).is_none());
         let newer = l.offer(&src(), Phase::Watch, "a", 12, now());
@@ -569,12 +599,52 @@ mod tests {
         assert!(cp.events.is_empty());
         assert_eq!(cp.resume.get("events@*"), Some(&9));
         a.ack();
-        assert_eq!(l.exported_version("a"), Some(10));
+        assert_eq!(l.exported_version("a"), None, "covered at once: forgotten");
         assert_eq!(l.exported_version("b"), None, "dismissed, not exported");
+        assert_eq!(
+            l.tracked_events(),
+            1,
+            "b, settled ahead of a, waits for a snapshot"
+        );
         let cp = l.snapshot();
         assert!(cp.events.is_empty(), "the resume point covers both: {cp:?}");
         assert_eq!(cp.resume.get("events@*"), Some(&11));
         assert_eq!(l.tracked_events(), 0, "a dismissed event is settled too");
+    }
+
+    #[test]
+    fn a_settled_occurrence_the_resume_point_covers_is_forgotten_at_once_and_stays_seen() {
+        let l = ledger();
+        let a = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
+        let b = l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap();
+        b.ack();
+        assert_eq!(
+            l.exported_version("b"),
+            Some(11),
+            "acknowledged ahead of a: the resume point (9) does not cover it yet"
+        );
+        a.ack();
+        assert_eq!(l.exported_version("a"), None);
+        assert_eq!(l.tracked_events(), 1, "b waits for the next snapshot");
+        assert!(l.snapshot().events.is_empty());
+        assert_eq!(l.tracked_events(), 0);
+        // Forgotten, yet never offered again: a watch replay and a relist both skip it.
+        assert!(l.offer(&src(), Phase::Watch, "a", 10, now()).is_none());
+        l.begin_list(&src());
+        assert!(l.offer(&src(), Phase::List, "a", 10, now()).is_none());
+        assert!(l.offer(&src(), Phase::List, "b", 11, now()).is_none());
+        l.end_list(&src());
+    }
+
+    #[test]
+    fn a_burst_of_watched_occurrences_acknowledged_in_order_leaves_nothing_tracked() {
+        let l = ledger();
+        for i in 0..10_000u64 {
+            let ticket = l.offer(&src(), Phase::Watch, &format!("e{i}"), 10 + i, now());
+            ticket.unwrap().ack();
+        }
+        assert_eq!(l.tracked_events(), 0);
+        assert_eq!(l.resume_point("events@*"), Some(10_009));
     }
 
     #[test]
