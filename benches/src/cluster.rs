@@ -39,6 +39,11 @@ pub async fn loaded(n: usize, group: Group, config: SimConfig) -> Result<Loaded,
     let cluster = SimCluster::start(config.history_window(window))
         .await
         .map_err(LoadError::Start)?;
+    // A new server is at resourceVersion 0, and a watch from "0" means "from any recent state"
+    // to an API server, not "from the beginning": a consumer resuming there must relist. An
+    // event created and deleted first gives the replay a real starting point before the load.
+    let placeholder = cluster.create_event(testkit::NewEvent::new("default", "Placeholder"));
+    cluster.delete_event(&placeholder);
     let before = cluster.resource_version();
     let events = load(&cluster, group, 0, n)?;
     Ok(Loaded {
@@ -85,5 +90,6 @@ mod tests {
         assert_eq!(loaded.cluster.event_count(), 125);
         assert_eq!(more[0].uid, crate::fixtures::uid(120));
         assert!(loaded.cluster.resource_version() > loaded.before + 120);
+        assert!(loaded.before > 0, "a watch from 0 would relist, not replay");
     }
 }
