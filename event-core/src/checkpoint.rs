@@ -23,5 +23,5 @@ mod store;
 pub use configmap::ConfigMapCheckpointStore;
 pub(crate) use ledger::Phase;
 pub use ledger::{Ledger, LedgerConfig, Ticket};
-pub use state::{Checkpoint, SeenEvent};
+pub use state::{Checkpoint, EncodedCheckpoint, SeenEvent};
 pub use store::{CheckpointError, CheckpointStore, FileCheckpointStore};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::{Checkpoint, SeenEvent};
+use super::state::{CheckpointView, FORMAT_VERSION};
+use super::{Checkpoint, EncodedCheckpoint, SeenEvent};
 
 /// Settings of a [`Ledger`].
 ///
@@ -473,9 +474,66 @@ impl Ledger {
     /// checkpoint stays small however many events the cluster holds.
     pub fn snapshot(&self) -> Checkpoint {
         let now = Timestamp::now();
-        let horizon = now.as_second() - self.config.prune_after.as_secs() as i64;
         let mut state = self.lock();
-        let state = &mut *state;
+        let resume = self.compact(&mut state, now);
+        let events = state
+            .events
+            .iter()
+            .filter(|(_, e)| e.exported > 0)
+            .map(|(uid, e)| {
+                (
+                    uid.to_string(),
+                    SeenEvent {
+                        resource_version: e.exported,
+                        last_seen: e.last_seen,
+                    },
+                )
+            })
+            .collect();
+        let mut checkpoint = Checkpoint::empty();
+        checkpoint.saved_at = now;
+        checkpoint.resume = resume;
+        checkpoint.events = events;
+        checkpoint.dispatched = state.dispatched;
+        checkpoint
+    }
+
+    /// The same [snapshot](Self::snapshot), compacting the same way, written straight to its
+    /// JSON: what a [`CheckpointStore`](super::CheckpointStore) saves, without a copy of the
+    /// tracked events in between.
+    ///
+    /// ```
+    /// use event_core::checkpoint::{Ledger, LedgerConfig};
+    ///
+    /// let ledger = Ledger::new(LedgerConfig::default());
+    /// let encoded = ledger.encoded_snapshot()?;
+    /// assert_eq!(encoded.decode()?.events.len(), 0);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`serde_json::Error`] should serialization fail (it does not for these types).
+    pub fn encoded_snapshot(&self) -> Result<EncodedCheckpoint, serde_json::Error> {
+        let now = Timestamp::now();
+        let mut state = self.lock();
+        let resume = self.compact(&mut state, now);
+        let exported = state.events.values().filter(|e| e.exported > 0).count();
+        let view = CheckpointView {
+            version: FORMAT_VERSION,
+            saved_at: now,
+            resume: &resume,
+            events: Exported(&state.events),
+            dispatched: state.dispatched,
+        };
+        EncodedCheckpoint::from_view(&view, exported)
+    }
+
+    /// The resume points, after forgetting every event a resume point covers or that was not
+    /// seen for longer than `prune_after`. So the checkpoint stays small however many events the
+    /// cluster holds.
+    fn compact(&self, state: &mut State, now: Timestamp) -> BTreeMap<String, u64> {
+        let horizon = now.as_second() - self.config.prune_after.as_secs() as i64;
         let resume: BTreeMap<String, u64> = state
             .sources
             .iter()
@@ -498,26 +556,22 @@ impl Ledger {
         if state.events.capacity() > 4 * state.events.len() + MIN_RETAINED_CAPACITY {
             state.events.shrink_to(2 * state.events.len());
         }
-        let events = state
-            .events
-            .iter()
-            .filter(|(_, e)| e.exported > 0)
-            .map(|(uid, e)| {
-                (
-                    uid.to_string(),
-                    SeenEvent {
-                        resource_version: e.exported,
-                        last_seen: e.last_seen,
-                    },
-                )
-            })
-            .collect();
-        let mut checkpoint = Checkpoint::empty();
-        checkpoint.saved_at = now;
-        checkpoint.resume = resume;
-        checkpoint.events = events;
-        checkpoint.dispatched = state.dispatched;
-        checkpoint
+        resume
+    }
+}
+
+/// The acknowledged events of the ledger's map, serialized as a checkpoint's `events`:
+/// `{uid: [rv, lastSeen]}`.
+struct Exported<'a>(&'a HashMap<Box<str>, Entry>);
+
+impl serde::Serialize for Exported<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .filter(|(_, e)| e.exported > 0)
+                .map(|(uid, e)| (&**uid, (e.exported, e.last_seen))),
+        )
     }
 }
 
@@ -835,6 +889,31 @@ mod tests {
                 .offer(&resumed_src, Phase::Watch, "a", 10, now())
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_encoded_snapshot_is_the_snapshot_as_json() {
+        let l = ledger();
+        let held = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
+        l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap().ack();
+        l.offer(&src(), Phase::Watch, "c", 12, now()).unwrap().ack();
+        let _pending = l.offer(&src(), Phase::Watch, "d", 13, now()).unwrap();
+        let other: Arc<str> = Arc::from("pods@*");
+        l.offer(&other, Phase::Watch, "p", 30, now()).unwrap().ack();
+        assert!(l.mark_dispatched(13));
+        let encoded = l.encoded_snapshot().unwrap();
+        let decoded = encoded.decode().unwrap();
+        let snapshot = l.snapshot();
+        assert_eq!(decoded, snapshot.clone().with_saved_at(decoded.saved_at));
+        assert_eq!(encoded.events(), 2, "b and c, acknowledged ahead of a");
+        assert_eq!(decoded.events.len(), 2);
+        assert_eq!(decoded.resume.get("events@*"), Some(&9));
+        assert_eq!(decoded.resume.get("pods@*"), Some(&30));
+        assert_eq!(decoded.dispatched, Some(30));
+        held.ack();
+        let encoded = l.encoded_snapshot().unwrap();
+        assert_eq!(encoded.events(), 0, "the resume point (12) covers them now");
+        assert_eq!(encoded.decode().unwrap().resume.get("events@*"), Some(&12));
     }
 
     #[test]

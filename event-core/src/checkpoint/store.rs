@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::Checkpoint;
 use super::state::FORMAT_VERSION;
+use super::{Checkpoint, EncodedCheckpoint};
 
 /// Why a checkpoint could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,26 @@ pub trait CheckpointStore: Send + Sync {
     ///
     /// [`CheckpointError`] when it could not be written; the previous checkpoint stays intact.
     async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError>;
+
+    /// Saves a checkpoint handed over as its JSON, replacing the previous one atomically. The
+    /// pipeline saves this way ([`Ledger::encoded_snapshot`](super::Ledger::encoded_snapshot)).
+    ///
+    /// The default parses it and calls [`save`](Self::save). A store that keeps the JSON as it
+    /// is should write the text directly: a checkpoint taken during a list of a large cluster
+    /// is megabytes, and parsing it back holds it twice.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError`] when it could not be written; the previous checkpoint stays intact.
+    async fn save_encoded(&self, encoded: EncodedCheckpoint) -> Result<(), CheckpointError> {
+        let checkpoint = encoded
+            .decode()
+            .map_err(|source| CheckpointError::Corrupt {
+                path: PathBuf::from("(a snapshot encoded by the ledger)"),
+                source,
+            })?;
+        self.save(&checkpoint).await
+    }
 }
 
 /// A checkpoint in one JSON file, replaced atomically: write a temp file beside it, fsync it,
@@ -133,6 +153,16 @@ impl CheckpointStore for FileCheckpointStore {
             path: self.path.clone(),
             source,
         })?;
+        self.write(bytes).await
+    }
+
+    async fn save_encoded(&self, encoded: EncodedCheckpoint) -> Result<(), CheckpointError> {
+        self.write(encoded.into_bytes()).await
+    }
+}
+
+impl FileCheckpointStore {
+    async fn write(&self, bytes: Vec<u8>) -> Result<(), CheckpointError> {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
             .await
@@ -236,6 +266,40 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("cp.json")]);
+    }
+
+    #[tokio::test]
+    async fn an_encoded_checkpoint_is_written_as_it_is_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileCheckpointStore::new(dir.path().join("cp.json"));
+        let cp = sample();
+        let encoded = EncodedCheckpoint::encode(&cp).unwrap();
+        let text = encoded.as_bytes().to_vec();
+        store.save_encoded(encoded).await.unwrap();
+        assert_eq!(std::fs::read(store.path()).unwrap(), text);
+        assert_eq!(store.load().await.unwrap(), Some(cp));
+    }
+
+    #[tokio::test]
+    async fn the_default_save_encoded_hands_the_parsed_checkpoint_to_save() {
+        struct Parsed(std::sync::Mutex<Option<Checkpoint>>);
+        #[async_trait]
+        impl CheckpointStore for Parsed {
+            async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+                Ok(None)
+            }
+            async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+                *self.0.lock().unwrap() = Some(checkpoint.clone());
+                Ok(())
+            }
+        }
+        let store = Parsed(std::sync::Mutex::new(None));
+        let cp = sample();
+        store
+            .save_encoded(EncodedCheckpoint::encode(&cp).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(store.0.lock().unwrap().take(), Some(cp));
     }
 
     #[tokio::test]

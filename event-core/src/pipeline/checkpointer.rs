@@ -47,11 +47,21 @@ impl Checkpointer {
     /// Saves one snapshot; true when it was written.
     pub(super) async fn save(&self) -> bool {
         let _one_at_a_time = self.saving.lock().await;
-        let snapshot = self.ledger.snapshot();
-        match self.store.save(&snapshot).await {
+        // Written straight from the ledger: a snapshot taken during a large list holds every
+        // listed event, and a copy of it beside its text would double the peak.
+        let encoded = match self.ledger.encoded_snapshot() {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                self.metrics.add_checkpoint_errors(1);
+                tracing::error!(%error, "checkpoint could not be encoded; will retry");
+                return false;
+            }
+        };
+        let (saved_at, events) = (encoded.saved_at(), encoded.events());
+        match self.store.save_encoded(encoded).await {
             Ok(()) => {
-                self.metrics.checkpoint_saved(snapshot.saved_at.as_second());
-                tracing::debug!(events = snapshot.events.len(), "checkpoint saved");
+                self.metrics.checkpoint_saved(saved_at.as_second());
+                tracing::debug!(events, "checkpoint saved");
                 true
             }
             Err(error) => {
