@@ -19,6 +19,7 @@ mod configmap;
 mod ledger;
 mod state;
 mod store;
+mod uid;
 
 pub use configmap::ConfigMapCheckpointStore;
 pub(crate) use ledger::Phase;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::state::{CheckpointView, FORMAT_VERSION};
+use super::uid::Uid;
 use super::{Checkpoint, EncodedCheckpoint, SeenEvent};
 
 /// Settings of a [`Ledger`].
@@ -67,7 +68,7 @@ pub struct Ledger {
 
 #[derive(Debug, Default)]
 struct State {
-    events: HashMap<Box<str>, Entry>,
+    events: HashMap<Uid, Entry>,
     sources: HashMap<Arc<str>, SourceState>,
     /// The newest resourceVersion the previous run may have handed to a sink, as loaded.
     dispatched_before: Option<u64>,
@@ -129,7 +130,7 @@ impl SourceState {
 pub struct Ticket {
     ledger: Ledger,
     source: Arc<str>,
-    uid: Box<str>,
+    uid: Uid,
     resource_version: u64,
     last_seen: i64,
     settled: bool,
@@ -146,7 +147,7 @@ impl Ticket {
         self.settled = true;
         let mut state = self.ledger.lock();
         release(&mut state, &self.source, self.resource_version);
-        if let Some(entry) = state.events.get_mut(&*self.uid) {
+        if let Some(entry) = state.events.get_mut(&self.uid) {
             entry.exported = entry.exported.max(self.resource_version);
             entry.settled = entry.settled.max(self.resource_version);
             entry.last_seen = entry.last_seen.max(self.last_seen);
@@ -160,7 +161,7 @@ impl Ticket {
         self.settled = true;
         let mut state = self.ledger.lock();
         release(&mut state, &self.source, self.resource_version);
-        if let Some(entry) = state.events.get_mut(&*self.uid) {
+        if let Some(entry) = state.events.get_mut(&self.uid) {
             entry.settled = entry.settled.max(self.resource_version);
         }
         forget_if_covered(&mut state, &self.uid);
@@ -185,7 +186,7 @@ impl Drop for Ticket {
 /// Settling is when this is cheap to decide, and waiting for the next snapshot would let a burst
 /// (a watch replaying a backlog at tens of thousands of events a second) fill the map with
 /// entries the resume point already stands for.
-fn forget_if_covered(state: &mut State, uid: &str) {
+fn forget_if_covered(state: &mut State, uid: &Uid) {
     let Some(entry) = state.events.get(uid) else {
         return;
     };
@@ -239,7 +240,7 @@ impl Ledger {
             let mut state = ledger.lock();
             for (uid, seen) in checkpoint.events {
                 state.events.insert(
-                    uid.into_boxed_str(),
+                    Uid::new(&uid),
                     Entry {
                         emitted: seen.resource_version,
                         exported: seen.resource_version,
@@ -318,7 +319,7 @@ impl Ledger {
     pub fn exported_version(&self, uid: &str) -> Option<u64> {
         self.lock()
             .events
-            .get(uid)
+            .get(&Uid::new(uid))
             .map(|e| e.exported)
             .filter(|&rv| rv > 0)
     }
@@ -370,6 +371,7 @@ impl Ledger {
         rv: u64,
         last_seen: Timestamp,
     ) -> Option<Ticket> {
+        let uid = Uid::new(uid);
         let mut state = self.lock();
         let last_seen = last_seen.as_second();
         let src = state.sources.entry(source.clone()).or_default();
@@ -379,7 +381,7 @@ impl Ledger {
         };
         let covered = floor.is_some_and(|f| rv <= f);
         let fresh = !covered
-            && match state.events.get_mut(uid) {
+            && match state.events.get_mut(&uid) {
                 Some(entry) if entry.emitted >= rv => false,
                 Some(entry) => {
                     entry.emitted = rv;
@@ -389,7 +391,7 @@ impl Ledger {
                 }
                 None => {
                     state.events.insert(
-                        Box::from(uid),
+                        uid.clone(),
                         Entry {
                             emitted: rv,
                             exported: 0,
@@ -411,7 +413,7 @@ impl Ledger {
         fresh.then(|| Ticket {
             ledger: self.clone(),
             source: source.clone(),
-            uid: Box::from(uid),
+            uid,
             resource_version: rv,
             last_seen,
             settled: false,
@@ -562,7 +564,7 @@ impl Ledger {
 
 /// The acknowledged events of the ledger's map, serialized as a checkpoint's `events`:
 /// `{uid: [rv, lastSeen]}`.
-struct Exported<'a>(&'a HashMap<Box<str>, Entry>);
+struct Exported<'a>(&'a HashMap<Uid, Entry>);
 
 impl serde::Serialize for Exported<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -570,7 +572,7 @@ impl serde::Serialize for Exported<'_> {
             self.0
                 .iter()
                 .filter(|(_, e)| e.exported > 0)
-                .map(|(uid, e)| (&**uid, (e.exported, e.last_seen))),
+                .map(|(uid, e)| (uid, (e.exported, e.last_seen))),
         )
     }
 }
@@ -914,6 +916,51 @@ mod tests {
         let encoded = l.encoded_snapshot().unwrap();
         assert_eq!(encoded.events(), 0, "the resume point (12) covers them now");
         assert_eq!(encoded.decode().unwrap().resume.get("events@*"), Some(&12));
+    }
+
+    #[test]
+    fn uuid_uids_come_back_as_the_same_text_and_stay_deduplicated() {
+        let uuid = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+        let upper = "6F1C2D3E-4A5B-4C6D-8E9F-0A1B2C3D4E5F";
+        let l = ledger();
+        let _held = l.offer(&src(), Phase::Watch, "older", 5, now()).unwrap();
+        l.offer(&src(), Phase::Watch, uuid, 10, now())
+            .unwrap()
+            .ack();
+        l.offer(&src(), Phase::Watch, upper, 11, now())
+            .unwrap()
+            .ack();
+        assert_eq!(l.exported_version(uuid), Some(10));
+        assert_eq!(
+            l.exported_version(upper),
+            Some(11),
+            "another uid, kept as text"
+        );
+        assert!(l.offer(&src(), Phase::Watch, uuid, 10, now()).is_none());
+        let cp = l.snapshot();
+        let mut uids: Vec<&str> = cp.events.keys().map(String::as_str).collect();
+        uids.sort_unstable();
+        assert_eq!(uids, [upper, uuid]);
+        assert_eq!(
+            l.encoded_snapshot().unwrap().decode().unwrap().events,
+            cp.events
+        );
+        let restored = Ledger::from_checkpoint(cp, LedgerConfig::default());
+        assert!(
+            restored
+                .offer(&src(), Phase::List, uuid, 10, now())
+                .is_none()
+        );
+        assert!(
+            restored
+                .offer(&src(), Phase::List, upper, 11, now())
+                .is_none()
+        );
+        assert!(
+            restored
+                .offer(&src(), Phase::List, uuid, 12, now())
+                .is_some()
+        );
     }
 
     #[test]
