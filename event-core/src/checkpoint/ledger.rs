@@ -554,7 +554,7 @@ impl Ledger {
             pending || (!covered && e.last_seen >= horizon)
         });
         // A list of a large cluster fills the map until its resume point covers the events;
-        // without this the emptied table keeps its size (about 8 MB per 100,000 events).
+        // without this the emptied table keeps its size (about 9 MB per 100,000 events).
         if state.events.capacity() > 4 * state.events.len() + MIN_RETAINED_CAPACITY {
             state.events.shrink_to(2 * state.events.len());
         }
