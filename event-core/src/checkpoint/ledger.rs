@@ -478,19 +478,8 @@ impl Ledger {
         let now = Timestamp::now();
         let mut state = self.lock();
         let resume = self.compact(&mut state, now);
-        let events = state
-            .events
-            .iter()
-            .filter(|(_, e)| e.exported > 0)
-            .map(|(uid, e)| {
-                (
-                    uid.to_string(),
-                    SeenEvent {
-                        resource_version: e.exported,
-                        last_seen: e.last_seen,
-                    },
-                )
-            })
+        let events = exported(&state.events)
+            .map(|(uid, seen)| (uid.to_string(), seen))
             .collect();
         let mut checkpoint = Checkpoint::empty();
         checkpoint.saved_at = now;
@@ -520,7 +509,7 @@ impl Ledger {
         let now = Timestamp::now();
         let mut state = self.lock();
         let resume = self.compact(&mut state, now);
-        let exported = state.events.values().filter(|e| e.exported > 0).count();
+        let count = exported(&state.events).count();
         let view = CheckpointView {
             version: FORMAT_VERSION,
             saved_at: now,
@@ -528,7 +517,7 @@ impl Ledger {
             events: Exported(&state.events),
             dispatched: state.dispatched,
         };
-        EncodedCheckpoint::from_view(&view, exported)
+        EncodedCheckpoint::from_view(&view, count)
     }
 
     /// The resume points, after forgetting every event a resume point covers or that was not
@@ -562,17 +551,28 @@ impl Ledger {
     }
 }
 
-/// The acknowledged events of the ledger's map, serialized as a checkpoint's `events`:
-/// `{uid: [rv, lastSeen]}`.
+/// What a checkpoint records of the tracked events: those some occurrence of which every sink
+/// acknowledged (an entry only in flight or dismissed has nothing to record).
+fn exported(events: &HashMap<Uid, Entry>) -> impl Iterator<Item = (&Uid, SeenEvent)> {
+    events
+        .iter()
+        .filter(|(_, e)| e.exported > 0)
+        .map(|(uid, e)| {
+            let seen = SeenEvent {
+                resource_version: e.exported,
+                last_seen: e.last_seen,
+            };
+            (uid, seen)
+        })
+}
+
+/// The tracked events, serialized as a checkpoint's `events`: `{uid: [rv, lastSeen]}`.
 struct Exported<'a>(&'a HashMap<Uid, Entry>);
 
 impl serde::Serialize for Exported<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(
-            self.0
-                .iter()
-                .filter(|(_, e)| e.exported > 0)
-                .map(|(uid, e)| (uid, (e.exported, e.last_seen))),
+            exported(self.0).map(|(uid, seen)| (uid, (seen.resource_version, seen.last_seen))),
         )
     }
 }
