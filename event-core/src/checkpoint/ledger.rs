@@ -91,6 +91,19 @@ struct Entry {
     source: Option<Arc<str>>,
 }
 
+impl Entry {
+    /// An occurrence is handed out and not yet acknowledged or dismissed.
+    fn pending(&self) -> bool {
+        self.emitted > self.settled
+    }
+
+    /// Nothing is pending and the resume point `point` of its source stands for it: the entry
+    /// can go.
+    fn covered_by(&self, point: Option<u64>) -> bool {
+        !self.pending() && point.is_some_and(|point| self.emitted <= point)
+    }
+}
+
 #[derive(Debug, Default)]
 struct SourceState {
     /// Every notification up to here was seen; `None` before the first.
@@ -190,16 +203,12 @@ fn forget_if_covered(state: &mut State, uid: &Uid) {
     let Some(entry) = state.events.get(uid) else {
         return;
     };
-    if entry.emitted > entry.settled {
-        return;
-    }
-    let covered = entry
+    let point = entry
         .source
         .as_deref()
         .and_then(|source| state.sources.get(source))
-        .and_then(SourceState::resume_point)
-        .is_some_and(|point| entry.emitted <= point);
-    if covered {
+        .and_then(SourceState::resume_point);
+    if entry.covered_by(point) {
         state.events.remove(uid);
     }
 }
@@ -534,13 +543,11 @@ impl Ledger {
         // point may not cover them, so only the lowest one does.
         let lowest = resume.values().copied().min();
         state.events.retain(|_, e| {
-            let pending = e.emitted > e.settled;
-            let covers = match &e.source {
+            let point = match &e.source {
                 Some(source) => resume.get(&**source).copied(),
                 None => lowest,
             };
-            let covered = covers.is_some_and(|r| e.emitted <= r);
-            pending || (!covered && e.last_seen >= horizon)
+            e.pending() || (!e.covered_by(point) && e.last_seen >= horizon)
         });
         // A list of a large cluster fills the map until its resume point covers the events;
         // without this the emptied table keeps its size (about 9 MB per 100,000 events).
