@@ -23,7 +23,7 @@ pub struct SeenEvent {
 /// Serialized as compact JSON: `{"version":1,"savedAt":...,"resume":{source: rv},"events":{uid:
 /// [rv, lastSeen]},"dispatched":rv}`. The resume points stand for every event they passed, so
 /// `events` holds only the few acknowledged ahead of them, whatever the size of the cluster.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Checkpoint {
@@ -35,13 +35,28 @@ pub struct Checkpoint {
     pub resume: BTreeMap<String, u64>,
     /// Per event uid, the last acknowledged occurrence, for the events the resume points do not
     /// cover yet (acknowledged ahead of an older occurrence still in flight).
-    #[serde(with = "compact_events")]
+    #[serde(deserialize_with = "compact_events::deserialize")]
     pub events: HashMap<String, SeenEvent>,
     /// The newest resourceVersion that may have reached a sink, saved before it did: after a
     /// crash, occurrences up to it that are not recorded here may be stored already, and the
     /// sinks are asked before they are sent again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub dispatched: Option<u64>,
+}
+
+// Written through `CheckpointView`, the one definition of the layout, which the ledger
+// writes its own state through too.
+impl Serialize for Checkpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        CheckpointView {
+            version: self.version,
+            saved_at: self.saved_at,
+            resume: &self.resume,
+            events: compact_events::Pairs(&self.events),
+            dispatched: self.dispatched,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Checkpoint {
@@ -150,9 +165,9 @@ impl Checkpoint {
     }
 }
 
-/// The fields of a [`Checkpoint`] borrowed from wherever they are kept, serialized exactly as a
-/// `Checkpoint` is (same names, same order), so that the ledger can write its state without
-/// copying it first. `events` must serialize as `{uid: [rv, lastSeen]}`.
+/// The fields of a [`Checkpoint`] borrowed from wherever they are kept: the serialized layout of
+/// a checkpoint, for a `Checkpoint` and for the ledger, which writes its state without copying
+/// it into one first. `events` must serialize as `{uid: [rv, lastSeen]}`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CheckpointView<'a, E> {
@@ -168,20 +183,22 @@ pub(crate) struct CheckpointView<'a, E> {
 mod compact_events {
     use std::collections::HashMap;
 
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::SeenEvent;
 
-    pub(super) fn serialize<S: Serializer>(
-        events: &HashMap<String, SeenEvent>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        // Streamed from the map itself: a copy would double the memory of a large save.
-        serializer.collect_map(
-            events
-                .iter()
-                .map(|(uid, seen)| (uid.as_str(), (seen.resource_version, seen.last_seen))),
-        )
+    /// A checkpoint's events, serialized as `{uid: [rv, lastSeen]}`.
+    pub(super) struct Pairs<'a>(pub(super) &'a HashMap<String, SeenEvent>);
+
+    impl Serialize for Pairs<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            // Streamed from the map itself: a copy would double the memory of a large save.
+            serializer.collect_map(
+                self.0
+                    .iter()
+                    .map(|(uid, seen)| (uid.as_str(), (seen.resource_version, seen.last_seen))),
+            )
+        }
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
