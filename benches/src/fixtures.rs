@@ -1,5 +1,5 @@
-//! The recorded watch streams of `testkit/fixtures/real-cluster/`, replicated into as many distinct occurrences as a
-//! bench needs.
+//! The recorded watch streams of `testkit/fixtures/real-cluster/`, replicated into as many
+//! distinct occurrences as a bench needs.
 //!
 //! Only `metadata.name`, `metadata.uid` and `metadata.resourceVersion` of each copy are
 //! rewritten, in place, so every byte the API server sent is otherwise kept: Go's field order,
