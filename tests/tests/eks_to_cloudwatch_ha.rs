@@ -197,6 +197,10 @@ async fn a_leader_that_cannot_renew_stops_at_once_stands_by_ready_and_nothing_is
     assert_eq!(leader_metric(&b).await, Some(0.0));
     let standby = a.wait_for_readyz(200, Duration::from_secs(5)).await;
     assert!(standby.contains("leader-election: ready"), "{standby}");
+    assert!(
+        !standby.contains("events@"),
+        "a standby does not list the watches it stopped: {standby}"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     s.cluster.set_unavailable(false);
 

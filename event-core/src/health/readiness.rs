@@ -118,6 +118,12 @@ impl Health {
         self.with_scope(scope, |s| s.stopped = true);
     }
 
+    /// Forgets `scope`: it no longer counts for readiness nor is listed, as when its watch was
+    /// never registered (a standby's stopped watches). Registering it again starts it over.
+    pub fn forget(&self, scope: &str) {
+        self.lock().scopes.remove(scope);
+    }
+
     /// The process is shutting down: it is no longer ready, whatever its watches do.
     pub fn set_shutting_down(&self) {
         self.lock().shutting_down = true;
@@ -431,6 +437,23 @@ mod tests {
         assert_eq!(
             health.readiness(STALL).scopes[0].status,
             ScopeStatus::Starting { error: None }
+        );
+    }
+
+    #[test]
+    fn a_forgotten_scope_is_neither_listed_nor_counted() {
+        let health = established(&["events@*", "pods@*"]);
+        health.stopped("pods@*");
+        assert!(!health.readiness(STALL).is_ready());
+        health.forget("pods@*");
+        let readiness = health.readiness(STALL);
+        assert!(readiness.is_ready(), "{readiness}");
+        assert_eq!(readiness.scopes.len(), 1);
+        assert_eq!(readiness.scopes[0].scope, "events@*");
+        health.forget("events@*");
+        assert!(
+            !health.readiness(STALL).is_ready(),
+            "nothing registered is not ready"
         );
     }
 

@@ -169,15 +169,15 @@ async fn replicated(
     }
 }
 
-/// Makes the process ready as a standby: the standby scope, and the scopes of a term that
-/// ended (told stopped when its stream was dropped), which a standby does not watch.
-/// `Health` cannot forget a scope, so they are registered again as established; the next
-/// term registers them anew, unready until its watches are established.
+/// Makes the process ready as a standby: the standby scope only. The scopes of a term that
+/// ended (told stopped when its stream was dropped) are forgotten, since a standby does not
+/// watch them; the next term registers them anew, unready until its watches are established.
 fn stand_by(health: &Health, stale_scopes: &[String]) {
-    for scope in std::iter::once(STANDBY_SCOPE).chain(stale_scopes.iter().map(String::as_str)) {
-        health.register(scope);
-        health.established(scope);
+    for scope in stale_scopes {
+        health.forget(scope);
     }
+    health.register(STANDBY_SCOPE);
+    health.established(STANDBY_SCOPE);
 }
 
 #[cfg(test)]
@@ -200,6 +200,7 @@ mod tests {
             readiness.to_string().contains("leader-election: ready"),
             "{readiness}"
         );
+        assert_eq!(readiness.scopes.len(), 1, "the stopped watch is not listed");
     }
 
     #[test]
