@@ -26,3 +26,4 @@ pub(crate) use ledger::Phase;
 pub use ledger::{Ledger, LedgerConfig, Ticket};
 pub use state::{Checkpoint, EncodedCheckpoint, SeenEvent};
 pub use store::{CheckpointError, CheckpointStore, FileCheckpointStore};
+pub(crate) use uid::Uid;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod change;
 
-pub use change::{Change, REPORTING_CONTROLLER, Summarize, Summary};
+pub use change::{Change, GONE_IN_GAP, REPORTING_CONTROLLER, Summarize, Summary};
 
 /// The Kubernetes API group an [`Event`] was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

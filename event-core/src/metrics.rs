@@ -38,6 +38,9 @@ pub mod names {
     pub const WATCH_GONE: &str = "event_keeper_watch_gone_total";
     /// Events changed while the watch could not resume, exported in their latest state.
     pub const EVENTS_COALESCED: &str = "event_keeper_events_coalesced_total";
+    /// Watched objects found deleted by a relist (absent from it, their deletion not seen while
+    /// the watch could not resume), each exported as a `Deleted` record.
+    pub const OBJECTS_DELETED_IN_GAP: &str = "event_keeper_objects_deleted_in_gap_total";
     /// Objects from the API that could not be normalized.
     pub const EVENTS_MALFORMED: &str = "event_keeper_events_malformed_total";
     /// Unix time of the last successful checkpoint save.
@@ -93,6 +96,7 @@ struct Inner {
     established: AtomicU64,
     gone: AtomicU64,
     coalesced: AtomicU64,
+    deleted_in_gap: AtomicU64,
     malformed: AtomicU64,
     checkpoint_saved: AtomicI64,
     checkpoint_errors: AtomicU64,
@@ -160,6 +164,10 @@ impl Metrics {
     counter!(
         /// Adds to the events exported coalesced after a relist.
         add_coalesced, coalesced, coalesced
+    );
+    counter!(
+        /// Adds to the objects found deleted by a relist.
+        add_deleted_in_gap, deleted_in_gap, deleted_in_gap
     );
     counter!(
         /// Adds to the objects that could not be normalized.
@@ -250,6 +258,7 @@ impl Metrics {
             (names::WATCHES_ESTABLISHED, &i.established),
             (names::WATCH_GONE, &i.gone),
             (names::EVENTS_COALESCED, &i.coalesced),
+            (names::OBJECTS_DELETED_IN_GAP, &i.deleted_in_gap),
             (names::EVENTS_MALFORMED, &i.malformed),
             (names::CHECKPOINT_ERRORS, &i.checkpoint_errors),
         ];

@@ -31,9 +31,11 @@
 //! DELETED is an occurrence, normalized by [`Event::from_object_change`](crate::Event::from_object_change);
 //! a deletion has its own resourceVersion and is exported as `Deleted`. A list (and kube-rs's
 //! watcher, which does not tell the two apart) reports an object as `Modified` when this run
-//! has seen its uid or the ledger holds an exported occurrence of it, else as `Added`. Objects
-//! deleted while the watch could not resume (a 410 gap) are not reported: the relist no longer
-//! shows them. The selectors apply to Events only.
+//! has seen its uid or the ledger holds an exported occurrence of it, else as `Added`. An object
+//! this run had seen that a relist after a 410 gap no longer shows was deleted in the gap: it is
+//! exported once as `Deleted` (see [`change`](crate::event::change)) and counted in
+//! `event_keeper_objects_deleted_in_gap_total`. One deleted while the process was down, before
+//! this run saw it, is not reported: nothing remembers it. The selectors apply to Events only.
 //!
 //! # Readiness
 //!
@@ -43,6 +45,7 @@
 
 mod answered;
 mod kind;
+mod known;
 mod lenient;
 mod relist;
 mod resume;

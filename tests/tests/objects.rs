@@ -1,6 +1,7 @@
 //! Object changes: every addition, modification and deletion of pods, nodes, namespaces,
 //! services and persistentvolumeclaims arrives once, with its reason and summary, live and across
-//! restarts; after a compaction, the latest state of each changed object arrives once.
+//! restarts; after a compaction, the latest state of each changed object arrives once, and an
+//! object deleted while the watch could not resume arrives once as `Deleted`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -295,6 +296,13 @@ fn object_changes(exporter: &Exporter) -> Vec<Event> {
         .collect()
 }
 
+fn deletions(exporter: &Exporter) -> Vec<Event> {
+    object_changes(exporter)
+        .into_iter()
+        .filter(|e| e.reason == "Deleted")
+        .collect()
+}
+
 /// Every expected change stored exactly once, nothing else, each with its record fields.
 fn assert_records(exporter: &Exporter, expected: &[Expected]) {
     let stored = object_changes(exporter);
@@ -456,6 +464,88 @@ async fn after_a_compaction_while_down_the_latest_state_of_each_changed_object_a
         2 * kinds,
         "the changed and the new object of each kind"
     );
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn an_object_deleted_while_the_watch_could_not_resume_arrives_once_as_deleted() {
+    init_tracing();
+    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
+    let mut exporter = Exporter::new();
+    exporter.start(&cluster, all_kinds()).await;
+    wait_ready(&exporter).await;
+    let mut expected = Vec::new();
+    let mut doomed = Vec::new();
+    for kind in &KINDS {
+        let lower = kind.kind.to_lowercase();
+        expected.push(kind.apply(&cluster, &format!("{lower}-a"), 0, Some("Added")));
+        let b = kind.apply(&cluster, &format!("{lower}-b"), 0, Some("Added"));
+        expected.push(b.clone());
+        doomed.push(b);
+    }
+    wait_for(&exporter, &expected).await;
+
+    // The API server goes away while the exporter runs; meanwhile `-a` changes and `-b` is
+    // deleted, and the history is compacted, so the watch cannot resume and relists.
+    cluster.stop().await;
+    for kind in &KINDS {
+        let lower = kind.kind.to_lowercase();
+        expected.push(kind.apply(&cluster, &format!("{lower}-a"), 1, Some("Modified")));
+    }
+    for (kind, b) in KINDS.iter().zip(&doomed) {
+        assert!(cluster.delete_object("v1", kind.kind, kind.namespace, &b.name));
+    }
+    let after_deletions = cluster.resource_version();
+    cluster.compact();
+    cluster.restart().await;
+    wait_for(&exporter, &expected).await;
+    let kinds = KINDS.len() as u64;
+    wait_until(
+        "a Deleted record of each object gone in the gap",
+        Duration::from_secs(10),
+        || deletions(&exporter).len() == doomed.len(),
+    )
+    .await;
+    for b in &doomed {
+        let found: Vec<Event> = deletions(&exporter)
+            .into_iter()
+            .filter(|e| e.uid == b.key.uid)
+            .collect();
+        assert_eq!(found.len(), 1, "{} {}: {found:?}", b.kind, b.name);
+        let got = &found[0];
+        assert_eq!(got.regarding.kind, b.kind);
+        assert_eq!(got.regarding.name, b.name);
+        assert_eq!(got.namespace.as_deref(), b.namespace);
+        assert_eq!(got.event_type, "Normal");
+        assert!(
+            got.message.starts_with(event_core::event::GONE_IN_GAP),
+            "{}",
+            got.message
+        );
+        let rv: u64 = got.resource_version.parse().unwrap();
+        let added: u64 = b.key.resource_version.parse().unwrap();
+        assert!(
+            added < rv && rv <= after_deletions,
+            "{added} < {rv} <= {after_deletions}"
+        );
+    }
+    assert_eq!(exporter.metrics.deleted_in_gap(), kinds);
+    assert!(
+        exporter.metrics.gone() >= kinds,
+        "each object scope relisted"
+    );
+
+    // After a restart the deletions are not reported again.
+    exporter.stop().await;
+    exporter.start(&cluster, all_kinds()).await;
+    wait_ready(&exporter).await;
+    let marker = KINDS[0].apply(&cluster, "pod-c", 0, Some("Added"));
+    expected.push(marker);
+    wait_for(&exporter, &expected).await;
+    let keys: Vec<OccurrenceKey> = object_changes(&exporter).iter().map(Event::key).collect();
+    let mut want: Vec<OccurrenceKey> = expected.iter().map(|e| e.key.clone()).collect();
+    want.extend(deletions(&exporter).iter().map(Event::key));
+    assert_exactly_once(&keys, &want);
     exporter.stop().await;
 }
 

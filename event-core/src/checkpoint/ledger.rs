@@ -465,6 +465,25 @@ impl Ledger {
         src.list_floor = floor;
     }
 
+    /// The resourceVersion of the deletion of an object that the relist of `source` under way no
+    /// longer shows, `newest_seen` being the newest version of it seen before: one after every
+    /// change the watch saw and after that version, and no lower than the newest listed item.
+    ///
+    /// The deletion's own version is unknown, but it lies after those and at most at the list's
+    /// (which shows the object gone), so the resume point moving up to this one skips nothing;
+    /// and it is above the list's floor, so the deletion is offered rather than taken as seen.
+    pub(crate) fn gone_in_list_version(&self, source: &Arc<str>, newest_seen: u64) -> u64 {
+        let state = self.lock();
+        let Some(src) = state.sources.get(source) else {
+            return newest_seen + 1;
+        };
+        let after = |rv: Option<u64>| rv.map_or(0, |rv| rv + 1);
+        (newest_seen + 1)
+            .max(after(src.observed))
+            .max(after(src.list_floor))
+            .max(src.listing_max.unwrap_or(0))
+    }
+
     /// The relist of `source` is complete: every listed item was offered, so the resume point may
     /// move up to the newest of them.
     pub(crate) fn end_list(&self, source: &Arc<str>) {
@@ -743,6 +762,32 @@ mod tests {
         l.offer(&src(), Phase::List, "a", 20, now()).unwrap().ack();
         l.end_list(&src());
         assert_eq!(l.resume_point("events@*"), Some(30));
+    }
+
+    #[test]
+    fn a_deletion_found_by_a_relist_is_offered_after_everything_seen_and_never_as_covered() {
+        let l = ledger();
+        l.offer(&src(), Phase::Watch, "gone", 7, now())
+            .unwrap()
+            .ack();
+        l.observe(&src(), Phase::Watch, 12);
+        l.begin_list(&src());
+        // Nothing listed above what the watch saw: one after it.
+        assert_eq!(l.gone_in_list_version(&src(), 7), 13);
+        l.offer(&src(), Phase::List, "b", 20, now()).unwrap().ack();
+        // A newer listed item: the list is at least there, and so may be the deletion.
+        assert_eq!(l.gone_in_list_version(&src(), 7), 20);
+        // An object seen at a version above both (kept by the scope, not by the ledger).
+        assert_eq!(l.gone_in_list_version(&src(), 25), 26);
+        let rv = l.gone_in_list_version(&src(), 7);
+        let ticket = l.offer(&src(), Phase::List, "gone", rv, now());
+        assert!(ticket.is_some(), "the deletion is a new occurrence");
+        ticket.unwrap().ack();
+        l.end_list(&src());
+        assert_eq!(l.resume_point("events@*"), Some(20));
+        assert!(l.offer(&src(), Phase::Watch, "gone", rv, now()).is_none());
+        // A source the ledger never saw.
+        assert_eq!(l.gone_in_list_version(&Arc::from("pods@x"), 4), 5);
     }
 
     #[test]

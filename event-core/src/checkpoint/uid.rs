@@ -14,7 +14,7 @@ const HYPHENS: [usize; 4] = [8, 13, 18, 23];
 /// A uid: the bytes of a UUID in its canonical lowercase form, or any other text as it is, so
 /// that [`Display`](fmt::Display) gives back exactly the text it was made from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) enum Uid {
+pub(crate) enum Uid {
     /// A UUID written as `8-4-4-4-12` lowercase hex digits.
     Uuid([u8; 16]),
     /// Anything else (an uppercase UUID, a test's "u1").
@@ -23,7 +23,7 @@ pub(super) enum Uid {
 
 impl Uid {
     /// The key for `text`.
-    pub(super) fn new(text: &str) -> Uid {
+    pub(crate) fn new(text: &str) -> Uid {
         parse_uuid(text).map_or_else(|| Uid::Text(Box::from(text)), Uid::Uuid)
     }
 

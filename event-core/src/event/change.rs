@@ -23,6 +23,12 @@
 //! times and the conditions' `lastTransitionTime`s, never before the creation (else now). The
 //! API server does not stamp a change with its time, so an update that touches neither (a label
 //! change by a client that sends no managed fields) carries the time of an older change.
+//!
+//! An object deleted while the watch could not resume (410 Gone), which the relist then no longer
+//! shows, is reported as `Deleted` too, once, by the scope that had seen it in this run: its
+//! message begins with [`GONE_IN_GAP`] and gives the newest resourceVersion seen of it, its
+//! `lastSeen` is when the relist found it gone, its `firstSeen` its creation, and its
+//! resourceVersion lies after every change seen before the gap and at most at the relist's.
 
 mod namespace;
 mod node;
@@ -186,6 +192,65 @@ impl Event {
     }
 }
 
+/// An object a relist no longer shows, whose deletion the watch missed (a 410 gap).
+#[derive(Clone, Debug)]
+pub(crate) struct GoneObject<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) api_version: &'a str,
+    pub(crate) uid: String,
+    pub(crate) name: &'a str,
+    pub(crate) namespace: Option<&'a str>,
+    pub(crate) created: Option<Timestamp>,
+    /// The newest resourceVersion seen of it.
+    pub(crate) last_seen_version: u64,
+    /// The version given to its deletion (see `Ledger::gone_in_list_version`).
+    pub(crate) resource_version: u64,
+}
+
+impl Event {
+    /// The `Deleted` record of an object found gone by a relist: its state at the deletion is
+    /// unknown, so the message says how it was found; `lastSeen` is when it was.
+    pub(crate) fn gone_in_gap(gone: GoneObject<'_>) -> Event {
+        let now = Timestamp::now();
+        let namespace = gone
+            .namespace
+            .filter(|ns| !ns.is_empty())
+            .map(str::to_owned);
+        Event {
+            uid: gone.uid.clone(),
+            resource_version: gone.resource_version.to_string(),
+            namespace: namespace.clone(),
+            name: gone.name.to_owned(),
+            regarding: ObjectRef {
+                kind: gone.kind.to_owned(),
+                name: gone.name.to_owned(),
+                namespace,
+                uid: Some(gone.uid),
+                api_version: Some(gone.api_version.to_owned()),
+                field_path: None,
+            },
+            related: None,
+            reason: Change::Deleted.as_reason().to_owned(),
+            message: format!(
+                "{GONE_IN_GAP} (last seen at resourceVersion {})",
+                gone.last_seen_version
+            ),
+            event_type: "Normal".to_owned(),
+            action: None,
+            reporting_controller: Some(REPORTING_CONTROLLER.to_owned()),
+            reporting_instance: None,
+            count: 1,
+            first_seen: gone.created.unwrap_or(now),
+            last_seen: now,
+            api: EventApi::ObjectChange,
+            cluster: None,
+        }
+    }
+}
+
+/// How the message of a deletion found by a relist begins.
+pub const GONE_IN_GAP: &str = "deleted while the watch could not follow: absent from the relist";
+
 fn object_identity(
     meta: &ObjectMeta,
     kind: &str,
@@ -328,6 +393,46 @@ mod tests {
                 name: "namespace/payments".into()
             })
         );
+    }
+
+    #[test]
+    fn an_object_gone_in_a_gap_is_a_deleted_record_saying_how_it_was_found() {
+        let before = Timestamp::now();
+        let e = Event::gone_in_gap(GoneObject {
+            kind: "Pod",
+            api_version: "v1",
+            uid: "u1".to_owned(),
+            name: "web-0",
+            namespace: Some("payments"),
+            created: Some(ts("2026-11-24T09:00:00Z")),
+            last_seen_version: 41,
+            resource_version: 57,
+        });
+        assert_eq!(e.key().to_string(), "u1/57");
+        assert_eq!(e.reason, "Deleted");
+        assert_eq!(e.event_type, "Normal");
+        assert_eq!(
+            e.message,
+            format!("{GONE_IN_GAP} (last seen at resourceVersion 41)")
+        );
+        assert_eq!(e.regarding.to_kubectl_string(), "pod/web-0");
+        assert_eq!(e.regarding.uid.as_deref(), Some("u1"));
+        assert_eq!(e.namespace.as_deref(), Some("payments"));
+        assert_eq!(e.first_seen, ts("2026-11-24T09:00:00Z"));
+        assert!(e.last_seen >= before);
+        assert_eq!(e.api, EventApi::ObjectChange);
+        let cluster_scoped = Event::gone_in_gap(GoneObject {
+            kind: "Node",
+            api_version: "v1",
+            uid: "u2".to_owned(),
+            name: "ip-10-0-1-5",
+            namespace: Some(""),
+            created: None,
+            last_seen_version: 3,
+            resource_version: 4,
+        });
+        assert_eq!(cluster_scoped.namespace, None);
+        assert!(cluster_scoped.first_seen >= before, "no creation time: now");
     }
 
     #[test]

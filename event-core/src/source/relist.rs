@@ -32,6 +32,7 @@ impl<K: WatchedKind> Scope<K> {
                         gap = self.ledger.resume_point(&self.key);
                     }
                     self.ledger.begin_list(&self.key);
+                    self.known_objects().begin_list();
                 }
                 Ok(watcher::Event::InitApply(obj)) => {
                     let fresh = self.apply(&obj, Phase::List, Seen::Applied).await?;
@@ -41,6 +42,7 @@ impl<K: WatchedKind> Scope<K> {
                     }
                 }
                 Ok(watcher::Event::InitDone) => {
+                    self.report_gone().await?;
                     self.ledger.end_list(&self.key);
                     self.established();
                     if changed_in_gap > 0 {

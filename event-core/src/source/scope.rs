@@ -1,19 +1,20 @@
 //! One watched scope (one kind, in all namespaces or in one): the state shared by the resume
 //! and relist steps.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use tokio::sync::mpsc;
 
 use super::kind::WatchedKind;
+use super::known::KnownObjects;
 use super::lenient::Lenient;
 use super::stream::{EventStreamConfig, WatchError};
 use crate::Tracked;
 use crate::checkpoint::{Ledger, Phase};
 use crate::event::Change;
+use crate::event::change::GoneObject;
 use crate::metrics::Metrics;
 
 /// The consumer dropped the stream: stop watching.
@@ -46,10 +47,11 @@ pub(super) struct Scope<K> {
     pub(super) ledger: Ledger,
     pub(super) metrics: Metrics,
     pub(super) tx: mpsc::Sender<Result<Tracked, WatchError>>,
-    /// Object kinds: uids this scope has seen exist in this run, which tell a listed object
-    /// already known (`Modified`) from a new one (`Added`) while its first occurrence may
-    /// still be in flight, and after the ledger stopped tracking it one by one.
-    pub(super) known: Mutex<HashSet<Box<str>>>,
+    /// Object kinds: the objects this scope has seen exist in this run, which tell a listed
+    /// object already known (`Modified`) from a new one (`Added`) while its first occurrence may
+    /// still be in flight, and after the ledger stopped tracking it one by one; and which
+    /// objects a relist no longer shows.
+    pub(super) known: Mutex<KnownObjects>,
 }
 
 /// What a relist should report: events changed after this resourceVersion were changed in a gap
@@ -93,7 +95,7 @@ impl<K: WatchedKind> Scope<K> {
         let uid = obj.uid();
         if K::OBJECT_CHANGES {
             if let Some(uid) = &uid {
-                self.known_uids().remove(uid.as_str());
+                self.known_objects().forget(uid);
             }
             match self.normalize(obj, Change::Deleted) {
                 Ok(event) => {
@@ -123,6 +125,44 @@ impl<K: WatchedKind> Scope<K> {
         self.metrics.health().established(&self.key);
     }
 
+    /// Ends a list of an object kind: every object this run had seen that the list no longer
+    /// shows was deleted while the watch could not follow, and is exported as `Deleted` once.
+    /// Call before the ledger's `end_list`, while the list's versions still bound the deletions'.
+    pub(super) async fn report_gone(&self) -> Result<(), Stopped> {
+        if !K::OBJECT_CHANGES {
+            return Ok(());
+        }
+        let gone = self.known_objects().end_list();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let (kind, api_version) = (K::kind(&()), K::api_version(&()));
+        let count = gone.len() as u64;
+        for (uid, known) in gone {
+            let resource_version = self
+                .ledger
+                .gone_in_list_version(&self.key, known.resource_version);
+            let event = crate::Event::gone_in_gap(GoneObject {
+                kind: &kind,
+                api_version: &api_version,
+                uid,
+                name: &known.name,
+                namespace: known.namespace.as_deref(),
+                created: known.created,
+                last_seen_version: known.resource_version,
+                resource_version,
+            });
+            self.offer(event, Phase::List).await?;
+        }
+        self.metrics.add_deleted_in_gap(count);
+        tracing::warn!(
+            scope = %self.key,
+            objects = count,
+            "objects deleted while the watch could not resume; each was exported once as Deleted, found absent from the relist"
+        );
+        Ok(())
+    }
+
     /// Decides the reason of an object's change and remembers that it exists.
     ///
     /// A watch says ADDED or MODIFIED. A list or kube-rs's watcher does not: an object whose
@@ -140,7 +180,7 @@ impl<K: WatchedKind> Scope<K> {
                 Seen::Added | Seen::Applied => Change::Added,
             };
         };
-        let seen_before = !self.known_uids().insert(uid.clone().into_boxed_str());
+        let seen_before = self.known_objects().saw(&uid, obj.meta());
         match seen {
             Seen::Added => Change::Added,
             Seen::Modified => Change::Modified,
@@ -151,7 +191,7 @@ impl<K: WatchedKind> Scope<K> {
         }
     }
 
-    fn known_uids(&self) -> std::sync::MutexGuard<'_, HashSet<Box<str>>> {
+    pub(super) fn known_objects(&self) -> std::sync::MutexGuard<'_, KnownObjects> {
         self.known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
