@@ -8,13 +8,14 @@
 //!   CloudWatch calls and latency.
 //! - This library: what they share. [`fixtures`] replicates the recorded watch streams,
 //!   [`work`] is the per-event work and a null sink, [`process`] reads memory and CPU time
-//!   from `/proc`, [`python`] runs the scripts of `python/`, [`stats`] summarizes, and
-//!   [`machine`] says what the figures were taken on.
+//!   from `/proc`, [`python`] runs the scripts of `python/`, [`stats`] summarizes,
+//!   [`callgrind`] counts instructions, and [`machine`] says what the figures were taken on.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod callgrind;
 pub mod cluster;
 pub mod consumer;
 pub mod exporter;

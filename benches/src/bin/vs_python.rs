@@ -15,13 +15,14 @@
 //!    consumer, so per core; memory is the consumer's peak RSS.
 //!
 //! Without Python or the `kubernetes` package the Python half is skipped with a message.
+//! `--callgrind DIR` runs the Rust consumers under valgrind's callgrind and prints the
+//! instructions each took per event, the figure to compare two commits by on a noisy machine.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use benches::cluster;
 use benches::consumer::{ConsumerReport, Start, consume};
 use benches::fixtures::{Group, replicate, to_stream};
 use benches::machine::Machine;
@@ -29,6 +30,7 @@ use benches::pin;
 use benches::python::{Python, PythonError};
 use benches::stats::{mib, thousands};
 use benches::work::{Filtering, best_rate, decode_only, parse_value, process, run_pipeline};
+use benches::{callgrind, cluster};
 use clap::{Parser, Subcommand};
 use event_core::PipelineConfig;
 use testkit::SimConfig;
@@ -47,6 +49,11 @@ struct Cli {
     /// Seconds each Python decode measurement runs for (at least two passes).
     #[arg(long, default_value_t = 3.0)]
     python_seconds: f64,
+    /// Run each Rust consumer of the end-to-end runs under valgrind's callgrind, its profile
+    /// written into this directory, and print the instructions it took per event: steadier
+    /// than its CPU time on a shared machine (the consumer runs about 50 times slower).
+    #[arg(long, value_name = "DIR")]
+    callgrind: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,12 +245,28 @@ async fn end_to_end(cli: &Cli, python: Option<&Python>) -> Result<(), BoxError> 
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let exe = std::env::current_exe()?;
+    if let Some(dir) = &cli.callgrind {
+        if !callgrind::available() {
+            return Err(
+                "--callgrind needs valgrind: install it (Debian: apt-get install valgrind)".into(),
+            );
+        }
+        std::fs::create_dir_all(dir)?;
+    }
     let mut rust = Vec::new();
+    let mut counted = Vec::new();
     for (label, from) in [
         ("Rust: resume watch (replays all)", Some(loaded.before)),
         ("Rust: fresh start (list, then watch)", None),
     ] {
-        let mut command = std::process::Command::new(&exe);
+        let profile = cli
+            .callgrind
+            .as_ref()
+            .map(|dir| dir.join(format!("consumer-{}.callgrind", rust.len())));
+        let mut command = match &profile {
+            Some(out) => callgrind::wrap(&exe, out),
+            None => std::process::Command::new(&exe),
+        };
         command
             .arg("consume")
             .arg("--expect")
@@ -257,7 +280,20 @@ async fn end_to_end(cli: &Cli, python: Option<&Python>) -> Result<(), BoxError> 
         }
         let report: ConsumerReport = run_json(pin::on_cores("1", command)).await?;
         print_row(label, &report);
+        if let Some(out) = profile {
+            let total = callgrind::total_instructions(&std::fs::read_to_string(&out)?)
+                .ok_or_else(|| format!("{} has no totals line", out.display()))?;
+            counted.push((label, total, report.events, out));
+        }
         rust.push(report);
+    }
+    for (label, total, events, out) in counted {
+        println!(
+            "callgrind: {label}: {} instructions, {} per event ({})",
+            thousands(total as f64),
+            thousands(total as f64 / events.max(1) as f64),
+            out.display()
+        );
     }
     let Some(python) = python else {
         return Ok(());
