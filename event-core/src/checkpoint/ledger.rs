@@ -66,10 +66,16 @@ pub struct Ledger {
     config: Arc<LedgerConfig>,
 }
 
+/// The ledger's maps, hashed with foldhash: every occurrence costs several lookups (offer,
+/// acknowledgement, forgetting), and SipHash, the standard one, was a twentieth of a replaying
+/// watch's CPU time. The keys are uids the API server assigned and the configured source keys,
+/// not text an attacker picks, and the seed is random per process.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct State {
-    events: HashMap<Uid, Entry>,
-    sources: HashMap<Arc<str>, SourceState>,
+    events: Map<Uid, Entry>,
+    sources: Map<Arc<str>, SourceState>,
     /// The newest resourceVersion the previous run may have handed to a sink, as loaded.
     dispatched_before: Option<u64>,
     /// The newest resourceVersion this run may have handed to a sink.
@@ -117,6 +123,16 @@ struct SourceState {
 }
 
 impl SourceState {
+    /// One ticket at `rv` is settled.
+    fn release(&mut self, rv: u64) {
+        if let Some(n) = self.in_flight.get_mut(&rv) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(&rv);
+            }
+        }
+    }
+
     /// The watch can restart after this resourceVersion without skipping an unsettled ticket:
     /// a watch from `rv` replays every change with a greater one.
     fn resume_point(&self) -> Option<u64> {
@@ -157,27 +173,49 @@ impl Ticket {
 
     /// Records the occurrence as stored by every sink.
     pub fn ack(mut self) {
-        self.settled = true;
-        let mut state = self.ledger.lock();
-        release(&mut state, &self.source, self.resource_version);
-        if let Some(entry) = state.events.get_mut(&self.uid) {
-            entry.exported = entry.exported.max(self.resource_version);
-            entry.settled = entry.settled.max(self.resource_version);
-            entry.last_seen = entry.last_seen.max(self.last_seen);
-        }
-        forget_if_covered(&mut state, &self.uid);
+        self.settle(true);
     }
 
     /// Settles an occurrence that was filtered out on purpose: it no longer holds the resume
     /// point back, and it is not recorded as exported.
     pub fn dismiss(mut self) {
+        self.settle(false);
+    }
+
+    /// Releases the occurrence from its source's in-flight set, records it settled (and
+    /// exported, when it was), and forgets the event once the resume point covers it.
+    ///
+    /// Forgetting here rather than at the next snapshot (the same rule, [`Entry::covered_by`])
+    /// keeps a burst (a watch replaying a backlog at tens of thousands of events a second) from
+    /// filling the map with entries the resume point already stands for.
+    fn settle(&mut self, exported: bool) {
         self.settled = true;
-        let mut state = self.ledger.lock();
-        release(&mut state, &self.source, self.resource_version);
-        if let Some(entry) = state.events.get_mut(&self.uid) {
-            entry.settled = entry.settled.max(self.resource_version);
+        let mut guard = self.ledger.lock();
+        let state = &mut *guard;
+        let own_point = state.sources.get_mut(&*self.source).and_then(|src| {
+            src.release(self.resource_version);
+            src.resume_point()
+        });
+        let Some(entry) = state.events.get_mut(&self.uid) else {
+            return;
+        };
+        if exported {
+            entry.exported = entry.exported.max(self.resource_version);
+            entry.last_seen = entry.last_seen.max(self.last_seen);
         }
-        forget_if_covered(&mut state, &self.uid);
+        entry.settled = entry.settled.max(self.resource_version);
+        // The entry's source is the last one that offered it, almost always this ticket's.
+        let point = match entry.source.as_deref() {
+            Some(source) if source == &*self.source => own_point,
+            Some(source) => state
+                .sources
+                .get(source)
+                .and_then(SourceState::resume_point),
+            None => None,
+        };
+        if entry.covered_by(point) {
+            state.events.remove(&self.uid);
+        }
     }
 }
 
@@ -189,37 +227,6 @@ impl Drop for Ticket {
                 event.rv = self.resource_version,
                 "occurrence abandoned unacknowledged; it will be replayed after a restart"
             );
-        }
-    }
-}
-
-/// Drops the entry of `uid` once it is settled and its source's resume point covers it, the rule
-/// a [snapshot](Ledger::snapshot) applies to every entry.
-///
-/// Settling is when this is cheap to decide, and waiting for the next snapshot would let a burst
-/// (a watch replaying a backlog at tens of thousands of events a second) fill the map with
-/// entries the resume point already stands for.
-fn forget_if_covered(state: &mut State, uid: &Uid) {
-    let Some(entry) = state.events.get(uid) else {
-        return;
-    };
-    let point = entry
-        .source
-        .as_deref()
-        .and_then(|source| state.sources.get(source))
-        .and_then(SourceState::resume_point);
-    if entry.covered_by(point) {
-        state.events.remove(uid);
-    }
-}
-
-fn release(state: &mut State, source: &str, rv: u64) {
-    if let Some(src) = state.sources.get_mut(source)
-        && let Some(n) = src.in_flight.get_mut(&rv)
-    {
-        *n -= 1;
-        if *n == 0 {
-            src.in_flight.remove(&rv);
         }
     }
 }
@@ -381,7 +388,8 @@ impl Ledger {
         last_seen: Timestamp,
     ) -> Option<Ticket> {
         let uid = Uid::new(uid);
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let last_seen = last_seen.as_second();
         let src = state.sources.entry(source.clone()).or_default();
         let floor = match phase {
@@ -413,12 +421,11 @@ impl Ledger {
                 }
             };
         state.newest_offered = Some(state.newest_offered.map_or(rv, |n| n.max(rv)));
-        let src = state.sources.entry(source.clone()).or_default();
         if fresh {
             *src.in_flight.entry(rv).or_insert(0) += 1;
         }
         observe_in(src, phase, rv);
-        drop(state);
+        drop(guard);
         fresh.then(|| Ticket {
             ledger: self.clone(),
             source: source.clone(),
@@ -579,7 +586,7 @@ impl Ledger {
 
 /// What a checkpoint records of the tracked events: those some occurrence of which every sink
 /// acknowledged (an entry only in flight or dismissed has nothing to record).
-fn exported(events: &HashMap<Uid, Entry>) -> impl Iterator<Item = (&Uid, SeenEvent)> {
+fn exported(events: &Map<Uid, Entry>) -> impl Iterator<Item = (&Uid, SeenEvent)> {
     events
         .iter()
         .filter(|(_, e)| e.exported > 0)
@@ -593,7 +600,7 @@ fn exported(events: &HashMap<Uid, Entry>) -> impl Iterator<Item = (&Uid, SeenEve
 }
 
 /// The tracked events, serialized as a checkpoint's `events`: `{uid: [rv, lastSeen]}`.
-struct Exported<'a>(&'a HashMap<Uid, Entry>);
+struct Exported<'a>(&'a Map<Uid, Entry>);
 
 impl serde::Serialize for Exported<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
