@@ -252,6 +252,9 @@ async fn end_to_end(cli: &Cli, python: Option<&Python>) -> Result<(), BoxError> 
             );
         }
         std::fs::create_dir_all(dir)?;
+        println!(
+            "(the Rust consumers run under callgrind: their rates and memory are callgrind's; compare the instructions below)\n"
+        );
     }
     let mut rust = Vec::new();
     let mut counted = Vec::new();
