@@ -67,9 +67,9 @@ pub struct Ledger {
 }
 
 /// The ledger's maps, hashed with foldhash: every occurrence costs several lookups (offer,
-/// acknowledgement, forgetting), and SipHash, the standard one, was a twentieth of a replaying
-/// watch's CPU time. The keys are uids the API server assigned and the configured source keys,
-/// not text an attacker picks, and the seed is random per process.
+/// acknowledgement, forgetting), and SipHash, the standard hasher, took about 3 % of a replaying
+/// watch's instructions. The keys are uids the API server assigned and the configured source
+/// keys, not text an attacker picks, and the seed is random per process.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Debug, Default)]
