@@ -340,6 +340,17 @@ fn assert_records(exporter: &Exporter, expected: &[Expected]) {
     }
 }
 
+/// A simulated cluster and an exporter watching its Events and every object kind, every scope
+/// established.
+async fn watching_every_kind() -> (SimCluster, Exporter) {
+    init_tracing();
+    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
+    let mut exporter = Exporter::new();
+    exporter.start(&cluster, all_kinds()).await;
+    wait_ready(&exporter).await;
+    (cluster, exporter)
+}
+
 async fn wait_for(exporter: &Exporter, expected: &[Expected]) {
     let keys: Vec<OccurrenceKey> = expected.iter().map(|e| e.key.clone()).collect();
     exporter.wait_for(&keys).await;
@@ -347,11 +358,7 @@ async fn wait_for(exporter: &Exporter, expected: &[Expected]) {
 
 #[tokio::test]
 async fn every_change_of_each_kind_arrives_once_with_its_reason_and_summary() {
-    init_tracing();
-    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
-    let mut exporter = Exporter::new();
-    exporter.start(&cluster, all_kinds()).await;
-    wait_ready(&exporter).await;
+    let (cluster, mut exporter) = watching_every_kind().await;
 
     let mut expected = Vec::new();
     for kind in &KINDS {
@@ -386,11 +393,7 @@ async fn every_change_of_each_kind_arrives_once_with_its_reason_and_summary() {
 
 #[tokio::test]
 async fn a_restart_within_the_history_window_replays_exactly_the_changes_made_while_down() {
-    init_tracing();
-    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
-    let mut exporter = Exporter::new();
-    exporter.start(&cluster, all_kinds()).await;
-    wait_ready(&exporter).await;
+    let (cluster, mut exporter) = watching_every_kind().await;
     let mut expected = Vec::new();
     for kind in &KINDS {
         let name = format!("{}-a", kind.kind.to_lowercase());
@@ -424,11 +427,7 @@ async fn a_restart_within_the_history_window_replays_exactly_the_changes_made_wh
 
 #[tokio::test]
 async fn after_a_compaction_while_down_the_latest_state_of_each_changed_object_arrives_once() {
-    init_tracing();
-    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
-    let mut exporter = Exporter::new();
-    exporter.start(&cluster, all_kinds()).await;
-    wait_ready(&exporter).await;
+    let (cluster, mut exporter) = watching_every_kind().await;
     let mut expected = Vec::new();
     for kind in &KINDS {
         let lower = kind.kind.to_lowercase();
@@ -469,11 +468,7 @@ async fn after_a_compaction_while_down_the_latest_state_of_each_changed_object_a
 
 #[tokio::test]
 async fn an_object_deleted_while_the_watch_could_not_resume_arrives_once_as_deleted() {
-    init_tracing();
-    let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
-    let mut exporter = Exporter::new();
-    exporter.start(&cluster, all_kinds()).await;
-    wait_ready(&exporter).await;
+    let (cluster, mut exporter) = watching_every_kind().await;
     let mut expected = Vec::new();
     let mut doomed = Vec::new();
     for kind in &KINDS {
