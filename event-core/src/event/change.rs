@@ -157,18 +157,49 @@ impl Event {
                 newest_change(meta, &summary).map_or(now, |t| created.map_or(t, |c| t.max(c)))
             }
         };
-        let namespace = non_empty(&meta.namespace);
-        Ok(Event {
-            uid: uid.clone(),
+        let identity = Identity {
+            kind,
+            api_version: K::api_version(&()).into_owned(),
+            uid,
             resource_version,
-            namespace: namespace.clone(),
-            name: name.clone(),
+            name,
+            namespace: non_empty(&meta.namespace),
+        };
+        Ok(identity.record(change, summary, first_seen, last_seen))
+    }
+}
+
+/// Who an object-change record is about: the object, at the occurrence's resourceVersion.
+struct Identity {
+    kind: String,
+    api_version: String,
+    uid: String,
+    resource_version: String,
+    name: String,
+    namespace: Option<String>,
+}
+
+impl Identity {
+    /// The record of `change` (see the module docs for each field): what differs between
+    /// records comes from the object and the change, the rest is the same for all of them.
+    fn record(
+        self,
+        change: Change,
+        summary: Summary,
+        first_seen: Timestamp,
+        last_seen: Timestamp,
+    ) -> Event {
+        Event {
+            uid: self.uid.clone(),
+            resource_version: self.resource_version,
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
             regarding: ObjectRef {
-                kind,
-                name,
-                namespace,
-                uid: Some(uid),
-                api_version: Some(K::api_version(&()).into_owned()),
+                kind: self.kind,
+                name: self.name,
+                namespace: self.namespace,
+                uid: Some(self.uid),
+                api_version: Some(self.api_version),
                 field_path: None,
             },
             related: None,
@@ -188,7 +219,7 @@ impl Event {
             last_seen,
             api: EventApi::ObjectChange,
             cluster: None,
-        })
+        }
     }
 }
 
@@ -212,39 +243,25 @@ impl Event {
     /// unknown, so the message says how it was found; `lastSeen` is when it was.
     pub(crate) fn gone_in_gap(gone: GoneObject<'_>) -> Event {
         let now = Timestamp::now();
-        let namespace = gone
-            .namespace
-            .filter(|ns| !ns.is_empty())
-            .map(str::to_owned);
-        Event {
-            uid: gone.uid.clone(),
+        let identity = Identity {
+            kind: gone.kind.to_owned(),
+            api_version: gone.api_version.to_owned(),
+            uid: gone.uid,
             resource_version: gone.resource_version.to_string(),
-            namespace: namespace.clone(),
             name: gone.name.to_owned(),
-            regarding: ObjectRef {
-                kind: gone.kind.to_owned(),
-                name: gone.name.to_owned(),
-                namespace,
-                uid: Some(gone.uid),
-                api_version: Some(gone.api_version.to_owned()),
-                field_path: None,
-            },
-            related: None,
-            reason: Change::Deleted.as_reason().to_owned(),
+            namespace: gone
+                .namespace
+                .filter(|ns| !ns.is_empty())
+                .map(str::to_owned),
+        };
+        let summary = Summary {
             message: format!(
                 "{GONE_IN_GAP} (last seen at resourceVersion {})",
                 gone.last_seen_version
             ),
-            event_type: "Normal".to_owned(),
-            action: None,
-            reporting_controller: Some(REPORTING_CONTROLLER.to_owned()),
-            reporting_instance: None,
-            count: 1,
-            first_seen: gone.created.unwrap_or(now),
-            last_seen: now,
-            api: EventApi::ObjectChange,
-            cluster: None,
-        }
+            ..Summary::default()
+        };
+        identity.record(Change::Deleted, summary, gone.created.unwrap_or(now), now)
     }
 }
 
