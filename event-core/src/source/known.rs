@@ -9,6 +9,7 @@
 //! completes were deleted in the gap.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -16,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::checkpoint::Uid;
 
 /// What is kept of one object: enough to report its deletion.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) struct KnownObject {
     pub(super) name: Box<str>,
     pub(super) namespace: Option<Box<str>>,
@@ -43,23 +44,23 @@ impl KnownObjects {
             .as_deref()
             .and_then(|rv| rv.parse::<u64>().ok());
         let list = self.list;
-        match self.objects.get_mut(&Uid::new(uid)) {
-            Some(known) => {
+        match self.objects.entry(Uid::new(uid)) {
+            Entry::Occupied(mut known) => {
+                let known = known.get_mut();
                 known.list = list;
                 if let Some(rv) = rv {
                     known.resource_version = known.resource_version.max(rv);
                 }
                 true
             }
-            None => {
-                let known = KnownObject {
+            Entry::Vacant(vacant) => {
+                vacant.insert(KnownObject {
                     name: meta.name.as_deref().unwrap_or_default().into(),
                     namespace: meta.namespace.as_deref().map(Box::from),
                     created: meta.creation_timestamp.as_ref().map(|t| t.0),
                     resource_version: rv.unwrap_or(0),
                     list,
-                };
-                self.objects.insert(Uid::new(uid), known);
+                });
                 false
             }
         }
@@ -79,15 +80,10 @@ impl KnownObjects {
     /// show, by uid. Empty for the first list of a run, which follows nothing.
     pub(super) fn end_list(&mut self) -> Vec<(String, KnownObject)> {
         let list = self.list;
-        let mut gone = Vec::new();
-        self.objects.retain(|uid, known| {
-            let shown = known.list == list;
-            if !shown {
-                gone.push((uid.to_string(), known.clone()));
-            }
-            shown
-        });
-        gone
+        self.objects
+            .extract_if(|_, known| known.list != list)
+            .map(|(uid, known)| (uid.to_string(), known))
+            .collect()
     }
 }
 
