@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use event_core::filter::Predicate;
-use event_core::source::Lenient;
+use event_core::source::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
 use event_core::{
     CompiledFilter, ConfigError, Event, EventStreamExt, FilterConfig, FilterRule, Pipeline,
     PipelineConfig, PipelineError, Sink, SinkError, Tracked,
@@ -36,26 +36,22 @@ pub fn decode_only(group: Group, line: &str) -> usize {
     }
 }
 
-/// Decodes one watch line as `event-core`'s source does ([`Lenient`]: the object's text is
-/// captured, then decoded as `K` without its managedFields), and returns how many objects
-/// decoded. The decode step of the pipeline, alone.
+/// Decodes one watch line as `event-core`'s source does (a [`Lenient`] [`CoreV1Event`] or
+/// [`EventsV1Event`]: the fields of an occurrence read in one pass, the rest skipped), and
+/// returns how many objects decoded. The decode step of the pipeline, alone.
 pub fn decode_lenient(group: Group, line: &str) -> usize {
-    let decoded = match group {
-        Group::CoreV1 => {
-            watched_object::<CoreEvent>(line).map(|o| std::hint::black_box(o).decoded().is_ok())
-        }
-        Group::EventsV1 => {
-            watched_object::<EventsEvent>(line).map(|o| std::hint::black_box(o).decoded().is_ok())
-        }
-    };
+    let decoded =
+        match group {
+            Group::CoreV1 => watched_object::<CoreV1Event>(line)
+                .map(|o| std::hint::black_box(o).decoded().is_ok()),
+            Group::EventsV1 => watched_object::<EventsV1Event>(line)
+                .map(|o| std::hint::black_box(o).decoded().is_ok()),
+        };
     usize::from(decoded == Some(true))
 }
 
 /// The object of an ADDED or MODIFIED watch line, decoded as the source decodes it.
-fn watched_object<K>(line: &str) -> Option<Lenient<K>>
-where
-    K: kube::Resource<DynamicType = ()> + serde::de::DeserializeOwned,
-{
+fn watched_object<K: LenientDecode>(line: &str) -> Option<Lenient<K>> {
     match serde_json::from_str::<WatchEvent<Lenient<K>>>(line).ok()? {
         WatchEvent::Added(object) | WatchEvent::Modified(object) => Some(object),
         _ => None,
@@ -80,12 +76,16 @@ pub fn validate_only(line: &str) -> usize {
 /// [`Lenient`], so one bad object cannot fail a list) and normalizes it into an [`Event`].
 pub fn normalize(group: Group, line: &str) -> Option<Event> {
     match group {
-        Group::CoreV1 => {
-            Event::from_core_v1(watched_object::<CoreEvent>(line)?.decoded().ok()?).ok()
-        }
-        Group::EventsV1 => {
-            Event::from_events_v1(watched_object::<EventsEvent>(line)?.decoded().ok()?).ok()
-        }
+        Group::CoreV1 => watched_object::<CoreV1Event>(line)?
+            .into_decoded()
+            .ok()?
+            .into_event()
+            .ok(),
+        Group::EventsV1 => watched_object::<EventsV1Event>(line)?
+            .into_decoded()
+            .ok()?
+            .into_event()
+            .ok(),
     }
 }
 

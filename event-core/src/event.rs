@@ -363,7 +363,7 @@ fn source_field(
 
 /// `series.count`, then the legacy `count`, then 1; never below 1, since an event that exists has
 /// occurred at least once (legacy reporters sometimes write 0).
-fn occurrence_count(series_count: Option<i32>, legacy_count: Option<i32>) -> u32 {
+pub(crate) fn occurrence_count(series_count: Option<i32>, legacy_count: Option<i32>) -> u32 {
     series_count
         .or(legacy_count)
         .and_then(|c| u32::try_from(c).ok())
@@ -371,7 +371,7 @@ fn occurrence_count(series_count: Option<i32>, legacy_count: Option<i32>) -> u32
         .max(1)
 }
 
-fn seen_times(
+pub(crate) fn seen_times(
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     series_last: Option<Timestamp>,
@@ -391,7 +391,7 @@ fn seen_times(
 }
 
 #[cfg(test)]
-mod proptests;
+pub(crate) mod proptests;
 
 #[cfg(test)]
 mod tests {

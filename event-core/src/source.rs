@@ -20,7 +20,9 @@
 //! Objects are decoded one at a time ([`Lenient`]): one the client cannot decode (a time past
 //! what k8s-openapi holds, a field of the wrong JSON type) is skipped and reported
 //! ([`WatchError::Undecodable`], counted as malformed), its resourceVersion still moving the
-//! resume point, while the list or the watch it came in goes on.
+//! resume point, while the list or the watch it came in goes on. Events are read as
+//! [`CoreV1Event`] or [`EventsV1Event`]: only the fields an occurrence is made of, in one pass
+//! over each object's JSON.
 //!
 //! # Object changes
 //!
@@ -44,6 +46,7 @@
 //! server answers it again; see [`health`](crate::health).
 
 mod answered;
+mod event_object;
 mod kind;
 mod known;
 mod lenient;
@@ -53,6 +56,7 @@ mod scope;
 mod stream;
 mod unmanaged;
 
+pub use event_object::{CoreV1Event, EventsV1Event};
 pub use kind::{ObjectKind, WatchedKind};
-pub use lenient::{DecodeError, Lenient};
+pub use lenient::{DecodeError, Lenient, LenientDecode};
 pub use stream::{ApiChoice, EventStream, EventStreamConfig, WatchError};

@@ -124,7 +124,7 @@ fn source() -> BoxedStrategy<Value> {
 }
 
 /// A well-typed core/v1 Event: each field absent, null, or of its schema type.
-fn core_v1() -> BoxedStrategy<Value> {
+pub(crate) fn core_v1() -> BoxedStrategy<Value> {
     let series = (
         field("count", count_value()),
         field("lastObservedTime", time_value()),
@@ -159,7 +159,7 @@ fn core_v1() -> BoxedStrategy<Value> {
 }
 
 /// A well-typed events.k8s.io/v1 Event. `series` holds both of its required fields when set.
-fn events_v1() -> BoxedStrategy<Value> {
+pub(crate) fn events_v1() -> BoxedStrategy<Value> {
     let series = (count_value(), time_value())
         .prop_map(|(count, last)| json!({"count": count, "lastObservedTime": last}));
     (
@@ -213,7 +213,7 @@ fn any_json() -> BoxedStrategy<Value> {
 }
 
 /// A well-typed object with some of its fields replaced by anything at all.
-fn wild(typed: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+pub(crate) fn wild(typed: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
     const FIELDS: [&str; 12] = [
         "metadata",
         "involvedObject",

@@ -3,21 +3,18 @@
 
 use std::fmt::{self, Debug};
 
-use k8s_openapi::api::core::v1::{
-    Event as CoreEvent, Namespace, Node, PersistentVolumeClaim, Pod, Service,
-};
-use k8s_openapi::api::events::v1::Event as EventsEvent;
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
 use kube::{Api, Client, Resource};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::lenient::Lenient;
+use super::event_object::{CoreV1Event, EventsV1Event};
+use super::lenient::{Lenient, LenientDecode};
 use crate::event::Change;
 use crate::{Event, NormalizeError};
 
 /// A Kubernetes kind whose changes a source turns into [`Event`]s.
 pub trait WatchedKind:
-    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+    Resource<DynamicType = ()> + LenientDecode + Clone + Debug + Send + Sync + 'static
 {
     /// Whether a change of this kind is an object change: DELETED is exported (as `Deleted`)
     /// and the reason tells an addition from a modification. `false` for Events, whose
@@ -27,13 +24,13 @@ pub trait WatchedKind:
     /// What to do when the API server refuses to list or watch this kind (HTTP 403).
     const FORBIDDEN_HINT: &'static str = "; the service account may not list/watch events: grant get, list and watch on events (see deploy/rbac.yaml)";
 
-    /// Normalizes one object into an occurrence; `change` is what the notification said (Events
+    /// Turns one object into an occurrence; `change` is what the notification said (Events
     /// ignore it: each of their versions is an occurrence of the event).
     ///
     /// # Errors
     ///
     /// [`NormalizeError`] when the object cannot be identified.
-    fn normalize(&self, change: Change) -> Result<Event, NormalizeError>;
+    fn into_event(self, change: Change) -> Result<Event, NormalizeError>;
 
     /// The API handle for one namespace, or for all namespaces when `namespace` is `None`
     /// (cluster-scoped kinds ignore `namespace`). Objects are decoded one at a time
@@ -41,23 +38,23 @@ pub trait WatchedKind:
     fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>>;
 }
 
-impl WatchedKind for CoreEvent {
+impl WatchedKind for CoreV1Event {
     fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>> {
         in_namespace(client, namespace)
     }
 
-    fn normalize(&self, _change: Change) -> Result<Event, NormalizeError> {
-        Event::from_core_v1(self)
+    fn into_event(self, _change: Change) -> Result<Event, NormalizeError> {
+        CoreV1Event::into_event(self)
     }
 }
 
-impl WatchedKind for EventsEvent {
+impl WatchedKind for EventsV1Event {
     fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>> {
         in_namespace(client, namespace)
     }
 
-    fn normalize(&self, _change: Change) -> Result<Event, NormalizeError> {
-        Event::from_events_v1(self)
+    fn into_event(self, _change: Change) -> Result<Event, NormalizeError> {
+        EventsV1Event::into_event(self)
     }
 }
 
@@ -73,8 +70,8 @@ macro_rules! object_kind {
                 " (see deploy/rbac.yaml)"
             );
 
-            fn normalize(&self, change: Change) -> Result<Event, NormalizeError> {
-                Event::from_object_change(self, change)
+            fn into_event(self, change: Change) -> Result<Event, NormalizeError> {
+                Event::from_object_change(&self, change)
             }
 
             fn api(client: Client, namespace: Option<&str>) -> Api<Lenient<Self>> {
@@ -197,8 +194,8 @@ mod tests {
     #[test]
     fn a_forbidden_watch_names_the_resource_to_grant() {
         assert!(<Pod as WatchedKind>::FORBIDDEN_HINT.contains("watch on pods"));
-        assert!(<EventsEvent as WatchedKind>::FORBIDDEN_HINT.contains("on events"));
+        assert!(<EventsV1Event as WatchedKind>::FORBIDDEN_HINT.contains("on events"));
         const { assert!(<Node as WatchedKind>::OBJECT_CHANGES) };
-        const { assert!(!<CoreEvent as WatchedKind>::OBJECT_CHANGES) };
+        const { assert!(!<CoreV1Event as WatchedKind>::OBJECT_CHANGES) };
     }
 }

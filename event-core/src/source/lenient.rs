@@ -71,6 +71,26 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
+    /// The error of an object of `kind` with `metadata` that did not decode at `path`.
+    pub(super) fn new(
+        kind: String,
+        metadata: &ObjectMeta,
+        path: String,
+        source: serde_json::Error,
+    ) -> Self {
+        let object = match (&metadata.namespace, &metadata.name) {
+            (Some(ns), Some(name)) => format!("{ns}/{name}"),
+            (None, Some(name)) => name.clone(),
+            (_, None) => "(unnamed)".to_owned(),
+        };
+        DecodeError {
+            kind,
+            object,
+            path,
+            source: Arc::new(source),
+        }
+    }
+
     /// The path of the field that did not decode, e.g. `lastTimestamp` or
     /// `metadata.labels`; `.` for the object itself.
     pub fn path(&self) -> &str {
@@ -115,17 +135,14 @@ impl<K: Resource<DynamicType = ()> + DeserializeOwned> Lenient<K> {
             Err(e) => (e.path().to_string(), e.into_inner()),
         };
         let metadata = metadata_of(value);
-        let object = match (&metadata.namespace, &metadata.name) {
-            (Some(ns), Some(name)) => format!("{ns}/{name}"),
-            (None, Some(name)) => name.clone(),
-            (_, None) => "(unnamed)".to_owned(),
-        };
-        let error = DecodeError {
-            kind: K::kind(&()).into_owned(),
-            object,
-            path,
-            source: Arc::new(source),
-        };
+        let error = DecodeError::new(K::kind(&()).into_owned(), &metadata, path, source);
+        Lenient::undecodable(metadata, error)
+    }
+}
+
+impl<K> Lenient<K> {
+    /// An object that did not decode: what of its metadata could be read, and why.
+    pub(super) fn undecodable(metadata: ObjectMeta, error: DecodeError) -> Self {
         Lenient {
             inner: Inner::Undecodable(Box::new(Undecodable { metadata, error })),
         }
@@ -163,8 +180,33 @@ impl<K> From<K> for Lenient<K> {
 /// name differs, treats it as a plain newtype struct: the slower [`Value`] path then applies.
 const RAW_JSON: &str = "$serde_json::private::RawValue";
 
-impl<'de, K: Resource<DynamicType = ()> + DeserializeOwned> Deserialize<'de> for Lenient<K> {
+/// How [`Lenient`] reads an object of a kind: decoded, or undecodable with its metadata.
+///
+/// Every kind with k8s-openapi's `Deserialize` has it: the object's JSON is read whole, then
+/// decoded as the kind. [`CoreV1Event`](super::CoreV1Event) and
+/// [`EventsV1Event`](super::EventsV1Event) read theirs in one pass.
+pub trait LenientDecode: Sized {
+    /// Reads one object.
+    ///
+    /// # Errors
+    ///
+    /// The deserializer's error, only when the input is not JSON at all: an object that does
+    /// not decode as its kind is an [`Ok`] [`Lenient`] holding a [`DecodeError`].
+    fn decode_lenient<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Lenient<Self>, D::Error>;
+}
+
+impl<'de, K: LenientDecode> Deserialize<'de> for Lenient<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        K::decode_lenient(deserializer)
+    }
+}
+
+impl<K: Resource<DynamicType = ()> + DeserializeOwned> LenientDecode for K {
+    fn decode_lenient<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Lenient<Self>, D::Error> {
         // From serde_json (lists, and watch lines whose `type` comes before `object` as the API
         // server writes them), take the object's JSON text without building it, then decode it
         // as `K` in one pass: a good object costs about what decoding `K` directly costs. From

@@ -1,12 +1,11 @@
 //! Step two: kube-rs's watcher, which lists, watches and relists on 410 Gone.
 
 use futures::StreamExt;
-use kube::ResourceExt;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 
 use super::kind::WatchedKind;
-use super::scope::{GapStart, Scope, Seen, Stopped};
+use super::scope::{GapStart, Scope, Seen, Stopped, version_of};
 use crate::checkpoint::Phase;
 
 impl<K: WatchedKind> Scope<K> {
@@ -35,8 +34,8 @@ impl<K: WatchedKind> Scope<K> {
                     self.known_objects().begin_list();
                 }
                 Ok(watcher::Event::InitApply(obj)) => {
-                    let fresh = self.apply(&obj, Phase::List, Seen::Applied).await?;
-                    let rv = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok());
+                    let rv = version_of(&obj);
+                    let fresh = self.apply(obj, Phase::List, Seen::Applied).await?;
                     if fresh && matches!((gap, rv), (Some(g), Some(rv)) if rv > g) {
                         changed_in_gap += 1;
                     }
@@ -56,9 +55,9 @@ impl<K: WatchedKind> Scope<K> {
                     gap = None;
                 }
                 Ok(watcher::Event::Apply(obj)) => {
-                    self.apply(&obj, Phase::Watch, Seen::Applied).await?;
+                    self.apply(obj, Phase::Watch, Seen::Applied).await?;
                 }
-                Ok(watcher::Event::Delete(obj)) => self.delete(&obj).await?,
+                Ok(watcher::Event::Delete(obj)) => self.delete(obj).await?,
                 Err(e) => {
                     let code = match &e {
                         watcher::Error::WatchError(status) => Some(status.code),

@@ -1,11 +1,10 @@
 //! Step one: watch from the saved resume point, replaying every change since.
 
 use futures::StreamExt;
-use kube::ResourceExt;
 use kube::api::{WatchEvent, WatchParams};
 
 use super::kind::WatchedKind;
-use super::scope::{GapStart, Scope, Seen, Stopped, status_code};
+use super::scope::{GapStart, Scope, Seen, Stopped, status_code, version_of};
 use super::stream::IDLE_MARGIN;
 use crate::checkpoint::Phase;
 use crate::retry::Backoff;
@@ -52,22 +51,25 @@ impl<K: WatchedKind> Scope<K> {
                 };
                 match item {
                     Ok(WatchEvent::Added(obj)) => {
-                        self.apply(&obj, Phase::Watch, Seen::Added).await?;
-                        rv = advance(rv, obj.resource_version().as_deref());
+                        let seen = version_of(&obj);
+                        self.apply(obj, Phase::Watch, Seen::Added).await?;
+                        rv = advance(rv, seen);
                         backoff.reset();
                     }
                     Ok(WatchEvent::Modified(obj)) => {
-                        self.apply(&obj, Phase::Watch, Seen::Modified).await?;
-                        rv = advance(rv, obj.resource_version().as_deref());
+                        let seen = version_of(&obj);
+                        self.apply(obj, Phase::Watch, Seen::Modified).await?;
+                        rv = advance(rv, seen);
                         backoff.reset();
                     }
                     Ok(WatchEvent::Deleted(obj)) => {
-                        self.delete(&obj).await?;
-                        rv = advance(rv, obj.resource_version().as_deref());
+                        let seen = version_of(&obj);
+                        self.delete(obj).await?;
+                        rv = advance(rv, seen);
                     }
                     Ok(WatchEvent::Bookmark(b)) => {
                         self.bookmark(&b.metadata.resource_version);
-                        rv = advance(rv, Some(&b.metadata.resource_version));
+                        rv = advance(rv, b.metadata.resource_version.parse().ok());
                     }
                     Ok(WatchEvent::Error(status)) if status.code == GONE => {
                         return Ok(self.gone(rv));
@@ -110,7 +112,6 @@ impl<K: WatchedKind> Scope<K> {
     }
 }
 
-fn advance(current: u64, seen: Option<&str>) -> u64 {
-    seen.and_then(|s| s.parse::<u64>().ok())
-        .map_or(current, |rv| current.max(rv))
+fn advance(current: u64, seen: Option<u64>) -> u64 {
+    seen.map_or(current, |rv| current.max(rv))
 }

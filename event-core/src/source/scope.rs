@@ -74,24 +74,25 @@ impl<K: WatchedKind> Scope<K> {
     /// Offers an added or modified object; sends it on when it is a new occurrence.
     pub(super) async fn apply(
         &self,
-        obj: &Lenient<K>,
+        obj: Lenient<K>,
         phase: Phase,
         seen: Seen,
     ) -> Result<bool, Stopped> {
         self.progress();
-        let change = self.change_of(obj, seen);
+        let change = self.change_of(&obj, seen);
+        let rv = version_of(&obj);
         match self.normalize(obj, change) {
             Ok(event) => self.offer(event, phase).await,
-            Err(error) => self.malformed(obj, phase, error).await.map(|()| false),
+            Err(error) => self.malformed(rv, phase, error).await.map(|()| false),
         }
     }
 
     /// Records a deletion. An Event's deletion is its TTL expiring: nothing is exported and the
     /// ledger may forget it. An object's deletion is an occurrence of its own, at the deletion's
     /// resourceVersion, exported as `Deleted`.
-    pub(super) async fn delete(&self, obj: &Lenient<K>) -> Result<(), Stopped> {
+    pub(super) async fn delete(&self, obj: Lenient<K>) -> Result<(), Stopped> {
         self.progress();
-        let rv = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok());
+        let rv = version_of(&obj);
         let uid = obj.uid();
         if K::OBJECT_CHANGES {
             if let Some(uid) = &uid {
@@ -101,7 +102,7 @@ impl<K: WatchedKind> Scope<K> {
                 Ok(event) => {
                     self.offer(event, Phase::Watch).await?;
                 }
-                Err(error) => return self.malformed(obj, Phase::Watch, error).await,
+                Err(error) => return self.malformed(rv, Phase::Watch, error).await,
             }
         }
         match (uid, rv) {
@@ -232,32 +233,32 @@ impl<K: WatchedKind> Scope<K> {
 
     /// The occurrence of an object, or the error to report when it did not decode as its kind
     /// or cannot be identified.
-    fn normalize(&self, obj: &Lenient<K>, change: Change) -> Result<crate::Event, WatchError> {
+    fn normalize(&self, obj: Lenient<K>, change: Change) -> Result<crate::Event, WatchError> {
         let scope = || self.key.to_string();
-        match obj.decoded() {
+        match obj.into_decoded() {
             Ok(decoded) => decoded
-                .normalize(change)
+                .into_event(change)
                 .map_err(|source| WatchError::Malformed {
                     scope: scope(),
                     source,
                 }),
             Err(source) => Err(WatchError::Undecodable {
                 scope: scope(),
-                source: source.clone(),
+                source,
             }),
         }
     }
 
     /// Skips an object that is not a usable occurrence: counted as malformed, its
-    /// resourceVersion (when readable) still moves the resume point past it.
+    /// resourceVersion `rv` (when readable) still moves the resume point past it.
     async fn malformed(
         &self,
-        obj: &Lenient<K>,
+        rv: Option<u64>,
         phase: Phase,
         error: WatchError,
     ) -> Result<(), Stopped> {
         self.metrics.add_malformed(1);
-        if let Some(rv) = obj.resource_version().and_then(|rv| rv.parse::<u64>().ok()) {
+        if let Some(rv) = rv {
             self.ledger.observe(&self.key, phase, rv);
         }
         self.report(error).await
@@ -303,6 +304,15 @@ impl<K: WatchedKind> Scope<K> {
             source: Box::new(source),
         }
     }
+}
+
+/// An object's resourceVersion as the number etcd-backed API servers write; `None` when it has
+/// none or another.
+pub(super) fn version_of<K: Resource>(obj: &K) -> Option<u64> {
+    obj.meta()
+        .resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse::<u64>().ok())
 }
 
 /// The HTTP status of a kube client error, when the API server answered one.

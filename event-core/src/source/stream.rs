@@ -6,16 +6,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
-use k8s_openapi::api::core::v1::{
-    Event as CoreEvent, Namespace, Node, PersistentVolumeClaim, Pod, Service,
-};
-use k8s_openapi::api::events::v1::Event as EventsEvent;
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
 use kube::Client;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::answered::reporting_client;
+use super::event_object::{CoreV1Event, EventsV1Event};
 use super::kind::{ObjectKind, WatchedKind};
 use super::lenient::DecodeError;
 use super::scope::{Scope, Selectors};
@@ -282,8 +280,8 @@ impl EventStream {
             let key = format!("events@{}", namespace.as_deref().unwrap_or("*"));
             let ns = namespace.as_deref();
             match api {
-                EventApi::CoreV1 => spawner.spawn::<CoreEvent>(ns, key, events.clone()),
-                _ => spawner.spawn::<EventsEvent>(ns, key, events.clone()),
+                EventApi::CoreV1 => spawner.spawn::<CoreV1Event>(ns, key, events.clone()),
+                _ => spawner.spawn::<EventsV1Event>(ns, key, events.clone()),
             }
         }
         for kind in objects {

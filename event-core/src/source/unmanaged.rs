@@ -2,9 +2,11 @@
 //!
 //! The API server sends every object with its managedFields (server-side apply's record of who
 //! owns which field): on an Event, about a third of its JSON, decoded into a list of JSON trees.
-//! Nothing reads an Event's, so [`Lenient`](super::Lenient) decodes Events through here, with
-//! them skipped unparsed (validated, never built); see `BENCHMARKS.md`. Other kinds keep theirs:
-//! an object change takes its time from them.
+//! Nothing reads an Event's, so [`Lenient`](super::Lenient) decodes k8s-openapi's Events through
+//! here, with them skipped unparsed (validated, never built). Other kinds keep theirs: an object
+//! change takes its time from them. (The source itself reads Events as
+//! [`CoreV1Event`](super::CoreV1Event) and [`EventsV1Event`](super::EventsV1Event), which skip
+//! every field they do not need.)
 //!
 //! Only `managedFields` directly under the top-level `metadata` is skipped: the same key
 //! anywhere else (an annotation, a field of a spec) is decoded as usual.

@@ -1,0 +1,95 @@
+//! The source reads Events in one pass ([`CoreV1Event`], [`EventsV1Event`]), skipping what an
+//! occurrence does not need. Every object a real v1.36 control plane sent
+//! (`testkit/fixtures/real-cluster/`: lists and watch streams of both APIs, series and TTL
+//! deletions included) must make exactly the occurrence that k8s-openapi's full decode and
+//! `Event::from_core_v1` / `Event::from_events_v1` make of it.
+
+use event_core::Event;
+use event_core::source::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
+use k8s_openapi::api::core::v1::Event as CoreEvent;
+use k8s_openapi::api::events::v1::Event as EventsEvent;
+use kube::core::{ObjectList, WatchEvent};
+use serde::de::DeserializeOwned;
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testkit/fixtures/real-cluster/"
+);
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}{name}"))
+        .expect("the recorded fixtures are in the repository")
+}
+
+/// The object of each notification of a recorded watch stream, read both ways.
+fn watched<Lean: LenientDecode, Full: DeserializeOwned + Clone>(
+    name: &str,
+) -> Vec<(Lenient<Lean>, Full)> {
+    fixture(name)
+        .lines()
+        .filter_map(|line| {
+            let lean = match serde_json::from_str::<WatchEvent<Lenient<Lean>>>(line).unwrap() {
+                WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => o,
+                WatchEvent::Bookmark(_) | WatchEvent::Error(_) => return None,
+            };
+            let full = match serde_json::from_str::<WatchEvent<Full>>(line).unwrap() {
+                WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => o,
+                WatchEvent::Bookmark(_) | WatchEvent::Error(_) => return None,
+            };
+            Some((lean, full))
+        })
+        .collect()
+}
+
+fn listed<Lean: LenientDecode + Clone, Full: DeserializeOwned + Clone>(
+    name: &str,
+) -> Vec<(Lenient<Lean>, Full)> {
+    let text = fixture(name);
+    let lean: ObjectList<Lenient<Lean>> = serde_json::from_str(&text).unwrap();
+    let full: ObjectList<Full> = serde_json::from_str(&text).unwrap();
+    lean.items.into_iter().zip(full.items).collect()
+}
+
+fn assert_same(pairs: Vec<(Lenient<CoreV1Event>, CoreEvent)>) -> usize {
+    let count = pairs.len();
+    for (lean, full) in pairs {
+        let lean = lean.into_decoded().unwrap().into_event().unwrap();
+        assert_eq!(lean, Event::from_core_v1(&full).unwrap());
+    }
+    count
+}
+
+fn assert_same_new(pairs: Vec<(Lenient<EventsV1Event>, EventsEvent)>) -> usize {
+    let count = pairs.len();
+    for (lean, full) in pairs {
+        let lean = lean.into_decoded().unwrap().into_event().unwrap();
+        assert_eq!(lean, Event::from_events_v1(&full).unwrap());
+    }
+    count
+}
+
+#[test]
+fn every_recorded_core_v1_event_makes_the_same_occurrence_either_way() {
+    let mut compared = 0;
+    for stream in [
+        "watch-core-v1.jsonl",
+        "watch-core-v1-with-series-and-ttl.jsonl",
+    ] {
+        compared += assert_same(watched(stream));
+    }
+    compared += assert_same(listed("list-core-v1.json"));
+    assert!(compared > 20, "only {compared} objects compared");
+}
+
+#[test]
+fn every_recorded_events_v1_event_makes_the_same_occurrence_either_way() {
+    let mut compared = 0;
+    for stream in [
+        "watch-events.k8s.io-v1.jsonl",
+        "watch-events.k8s.io-v1-with-series-and-ttl.jsonl",
+    ] {
+        compared += assert_same_new(watched(stream));
+    }
+    compared += assert_same_new(listed("list-events.k8s.io-v1.json"));
+    assert!(compared > 20, "only {compared} objects compared");
+}
