@@ -28,7 +28,7 @@ use crate::{Event, EventApi, NormalizeError, ObjectRef};
 
 mod fields;
 
-use fields::{Fields, Mismatch};
+use fields::Fields;
 
 /// A `core/v1` Event as the source decodes it: only what its occurrence is made of.
 ///
@@ -52,12 +52,12 @@ use fields::{Fields, Mismatch};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct CoreV1Event(EventObject);
+pub struct CoreV1Event(Box<EventObject>);
 
 /// An `events.k8s.io/v1` Event as the source decodes it; see [`CoreV1Event`].
 /// [`into_event`](Self::into_event) follows the rules of [`Event::from_events_v1`].
 #[derive(Clone, Debug)]
-pub struct EventsV1Event(EventObject);
+pub struct EventsV1Event(Box<EventObject>);
 
 impl CoreV1Event {
     /// The occurrence this object is.
@@ -152,21 +152,25 @@ impl EventObject {
         })
     }
 
-    /// The object, or the first field that did not read as its type.
-    fn into_lenient<K: Resource<DynamicType = ()>>(
-        self,
-        wrap: fn(EventObject) -> K,
-        mismatch: Option<Mismatch>,
-    ) -> Lenient<K> {
-        match mismatch {
-            None => Lenient::from(wrap(self)),
+    /// Reads an object of `api` whose kind is `K`: decoded, or undecodable at the first field
+    /// that did not read as its type.
+    fn decode<'de, K: Resource<DynamicType = ()>, D: Deserializer<'de>>(
+        api: EventApi,
+        deserializer: D,
+        wrap: fn(Box<EventObject>) -> K,
+    ) -> Result<Lenient<K>, D::Error> {
+        // Boxed and filled in place: about a kilobyte, which each move through the layers of a
+        // decode (the field reader, `Lenient`, the watch notification) would copy.
+        let mut object = Box::<EventObject>::default();
+        Ok(match Fields::new(api).read(deserializer, &mut object)? {
+            None => Lenient::from(wrap(object)),
             Some(mismatch) => {
                 let (path, source) = mismatch.into_parts();
-                let error =
-                    DecodeError::new(K::kind(&()).into_owned(), &self.metadata, path, source);
-                Lenient::undecodable(self.metadata, error)
+                let metadata = std::mem::take(&mut object.metadata);
+                let error = DecodeError::new(K::kind(&()).into_owned(), &metadata, path, source);
+                Lenient::undecodable(metadata, error)
             }
-        }
+        })
     }
 }
 
@@ -178,8 +182,7 @@ impl LenientDecode for CoreV1Event {
     fn decode_lenient<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Lenient<Self>, D::Error> {
-        let (object, mismatch) = Fields::new(EventApi::CoreV1).read(deserializer)?;
-        Ok(object.into_lenient(CoreV1Event, mismatch))
+        EventObject::decode(EventApi::CoreV1, deserializer, CoreV1Event)
     }
 }
 
@@ -187,8 +190,7 @@ impl LenientDecode for EventsV1Event {
     fn decode_lenient<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Lenient<Self>, D::Error> {
-        let (object, mismatch) = Fields::new(EventApi::EventsV1).read(deserializer)?;
-        Ok(object.into_lenient(EventsV1Event, mismatch))
+        EventObject::decode(EventApi::EventsV1, deserializer, EventsV1Event)
     }
 }
 
