@@ -13,7 +13,10 @@ use crate::{Event, Observed};
 /// drop; the [`Pipeline`](crate::Pipeline) settles the rest. Derefs to the [`Event`].
 #[derive(Debug)]
 pub struct Tracked {
-    event: Event,
+    // Boxed: an `Event` is about 600 bytes, and an item moves through the source's channel,
+    // the filters and the batcher, a copy at each step without the box (8 % of the consumer's
+    // instructions in a profile).
+    event: Box<Event>,
     ticket: Option<Ticket>,
     /// Where a dismissal is counted (the stream's metrics).
     metrics: Option<Metrics>,
@@ -22,7 +25,7 @@ pub struct Tracked {
 impl Tracked {
     pub(crate) fn new(event: Event, ticket: Option<Ticket>) -> Self {
         Tracked {
-            event,
+            event: Box::new(event),
             ticket,
             metrics: None,
         }
@@ -36,7 +39,7 @@ impl Tracked {
     /// An event that no checkpoint tracks (tests, replays from an archive).
     pub fn untracked(event: Event) -> Self {
         Tracked {
-            event,
+            event: Box::new(event),
             ticket: None,
             metrics: None,
         }
@@ -44,7 +47,7 @@ impl Tracked {
 
     /// Splits the item into its event and its ticket (`None` when untracked).
     pub fn into_parts(self) -> (Event, Option<Ticket>) {
-        (self.event, self.ticket)
+        (*self.event, self.ticket)
     }
 }
 
