@@ -16,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 pub mod change;
+mod json;
 
 pub use change::{Change, GONE_IN_GAP, REPORTING_CONTROLLER, Summarize, Summary};
 

@@ -108,7 +108,9 @@ pub(crate) fn body(event: &Event, max: usize) -> Result<Body, BodyError> {
 }
 
 fn to_json(event: &Event) -> Result<String, BodyError> {
-    serde_json::to_string(event).map_err(|e| BodyError::Json(e.to_string()))
+    let mut out = Vec::with_capacity(512);
+    event.write_json(&mut out);
+    String::from_utf8(out).map_err(|e| BodyError::Json(e.to_string()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::{Event, OccurrenceKey, Rejection, Sink, SinkError};
+use event_core::{Event, OccurrenceKey, Sink, SinkError};
 
 use self::archive::Archive;
 use crate::clock::Clock;
@@ -167,21 +167,14 @@ fn to_sink_error(error: FsError, directory: &Path) -> SinkError {
     }
 }
 
-/// Serializes a batch into one buffer of lines; an event that cannot be serialized is refused.
-fn render(batch: &[Event]) -> (Vec<u8>, Vec<Rejection>) {
+/// Serializes a batch into one buffer of JSON lines.
+fn render(batch: &[Event]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(batch.len() * 512);
-    let mut rejected = Vec::new();
-    for (index, event) in batch.iter().enumerate() {
-        let start = buf.len();
-        match serde_json::to_writer(&mut buf, event) {
-            Ok(()) => buf.push(b'\n'),
-            Err(e) => {
-                buf.truncate(start);
-                rejected.push(Rejection::new(index, format!("cannot be serialized: {e}")));
-            }
-        }
+    for event in batch {
+        event.write_json(&mut buf);
+        buf.push(b'\n');
     }
-    (buf, rejected)
+    buf
 }
 
 #[async_trait]
@@ -194,19 +187,13 @@ impl Sink for FileSink {
         if batch.is_empty() {
             return Ok(());
         }
-        let (buf, rejected) = render(batch);
-        if !buf.is_empty() {
-            let events = (batch.len() - rejected.len()) as u64;
-            self.run("writing to", move |archive, abandoned| {
-                archive.write_batch(&buf, events, &|| !abandoned.load(Ordering::SeqCst))
-            })
-            .await?;
-        }
-        if rejected.is_empty() {
-            Ok(())
-        } else {
-            Err(SinkError::rejected(rejected))
-        }
+        let buf = render(batch);
+        let events = batch.len() as u64;
+        self.run("writing to", move |archive, abandoned| {
+            archive.write_batch(&buf, events, &|| !abandoned.load(Ordering::SeqCst))
+        })
+        .await?;
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {

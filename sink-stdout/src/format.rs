@@ -21,9 +21,10 @@ pub enum Format {
 ///
 /// # Errors
 ///
-/// Only if the event cannot be serialized, which the derived `Serialize` never does.
+/// None: every event serializes ([`Event::write_json`]); the `Result` is kept for callers
+/// written against earlier versions.
 pub fn write_json_line(out: &mut Vec<u8>, event: &Event) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(&mut *out, event)?;
+    event.write_json(out);
     out.push(b'\n');
     Ok(())
 }
