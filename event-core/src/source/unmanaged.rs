@@ -150,13 +150,13 @@ impl<'de, M: MapAccess<'de>> Deserializer<'de> for MetadataMap<M> {
 }
 
 /// A map key as serde_json read it: borrowed from the text unless it held escapes.
-enum Key<'de> {
+pub(super) enum Key<'de> {
     Borrowed(&'de str),
     Owned(String),
 }
 
 impl<'de> Key<'de> {
-    fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         match self {
             Key::Borrowed(key) => key,
             Key::Owned(key) => key,

@@ -16,6 +16,7 @@ use serde::de::{
 };
 
 use super::EventObject;
+use crate::source::unmanaged::Key;
 use crate::{EventApi, ObjectRef};
 
 /// A value that is not of the type its field's schema says, and where it is.
@@ -249,7 +250,7 @@ where
     M: MapAccess<'de>,
 {
     let mut first = None;
-    while let Some(key) = map.next_key_seed(KeySeed)? {
+    while let Some(key) = map.next_key::<Key<'de>>()? {
         if !field(&mut value, key.as_str(), &mut map, &mut first)? {
             map.next_value::<IgnoredAny>()?;
         }
@@ -485,50 +486,5 @@ impl<'de> Shape<'de> for SeriesShape {
             Ok(true)
         })
         .map(|partial| Ok(Some(partial)))
-    }
-}
-
-/// A key as serde_json read it: borrowed from the text unless it held escapes.
-enum Key<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-impl Key<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Key::Borrowed(key) => key,
-            Key::Owned(key) => key,
-        }
-    }
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key<'de>, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key::Borrowed(key))
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-        Ok(Key::Owned(key.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
-        Ok(Key::Owned(key))
     }
 }
