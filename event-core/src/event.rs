@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod change;
 mod json;
+pub(crate) mod rfc3339;
 
 pub use change::{Change, GONE_IN_GAP, REPORTING_CONTROLLER, Summarize, Summary};
 

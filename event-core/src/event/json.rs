@@ -5,8 +5,6 @@
 //! `serde_json::to_writer(&event)` (the tests compare them on any event), and skips runs of text
 //! that need no escape eight bytes at a time.
 
-use std::io::Write as _;
-
 use jiff::Timestamp;
 
 use super::{Event, ObjectRef};
@@ -93,10 +91,9 @@ fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&str>) {
 }
 
 fn write_time(out: &mut Vec<u8>, time: Timestamp) {
+    // jiff's `Display`, as its `Serialize` uses; RFC 3339 text holds nothing to escape.
     out.push(b'"');
-    // jiff's `Display`, as its `Serialize` uses; RFC 3339 text holds nothing to escape. Writing
-    // into a Vec cannot fail.
-    let _ = write!(out, "{time}");
+    super::rfc3339::write(out, time);
     out.push(b'"');
 }
 

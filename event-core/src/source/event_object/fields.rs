@@ -233,7 +233,7 @@ impl Shape<'_> for TimeText {
     }
 
     fn text(self, text: &str) -> Result<Option<Timestamp>, Mismatch> {
-        text.parse::<Timestamp>()
+        crate::event::rfc3339::parse(text)
             .map(Some)
             .map_err(|e| Mismatch::new(serde_json::Error::custom(e)))
     }
