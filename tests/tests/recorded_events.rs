@@ -6,8 +6,6 @@
 
 use event_core::Event;
 use event_core::source::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
-use k8s_openapi::api::core::v1::Event as CoreEvent;
-use k8s_openapi::api::events::v1::Event as EventsEvent;
 use kube::core::{ObjectList, WatchEvent};
 use serde::de::DeserializeOwned;
 
@@ -50,20 +48,16 @@ fn listed<Lean: LenientDecode + Clone, Full: DeserializeOwned + Clone>(
     lean.items.into_iter().zip(full.items).collect()
 }
 
-fn assert_same(pairs: Vec<(Lenient<CoreV1Event>, CoreEvent)>) -> usize {
+/// Asserts that each pair makes one occurrence both ways; returns how many were compared.
+fn assert_same<Lean, Full, E: std::fmt::Debug>(
+    pairs: Vec<(Lenient<Lean>, Full)>,
+    lean_event: fn(Lean) -> Result<Event, E>,
+    full_event: fn(&Full) -> Result<Event, E>,
+) -> usize {
     let count = pairs.len();
     for (lean, full) in pairs {
-        let lean = lean.into_decoded().unwrap().into_event().unwrap();
-        assert_eq!(lean, Event::from_core_v1(&full).unwrap());
-    }
-    count
-}
-
-fn assert_same_new(pairs: Vec<(Lenient<EventsV1Event>, EventsEvent)>) -> usize {
-    let count = pairs.len();
-    for (lean, full) in pairs {
-        let lean = lean.into_decoded().unwrap().into_event().unwrap();
-        assert_eq!(lean, Event::from_events_v1(&full).unwrap());
+        let lean = lean_event(lean.into_decoded().unwrap()).unwrap();
+        assert_eq!(lean, full_event(&full).unwrap());
     }
     count
 }
@@ -75,9 +69,17 @@ fn every_recorded_core_v1_event_makes_the_same_occurrence_either_way() {
         "watch-core-v1.jsonl",
         "watch-core-v1-with-series-and-ttl.jsonl",
     ] {
-        compared += assert_same(watched(stream));
+        compared += assert_same(
+            watched(stream),
+            CoreV1Event::into_event,
+            Event::from_core_v1,
+        );
     }
-    compared += assert_same(listed("list-core-v1.json"));
+    compared += assert_same(
+        listed("list-core-v1.json"),
+        CoreV1Event::into_event,
+        Event::from_core_v1,
+    );
     assert!(compared > 20, "only {compared} objects compared");
 }
 
@@ -88,8 +90,16 @@ fn every_recorded_events_v1_event_makes_the_same_occurrence_either_way() {
         "watch-events.k8s.io-v1.jsonl",
         "watch-events.k8s.io-v1-with-series-and-ttl.jsonl",
     ] {
-        compared += assert_same_new(watched(stream));
+        compared += assert_same(
+            watched(stream),
+            EventsV1Event::into_event,
+            Event::from_events_v1,
+        );
     }
-    compared += assert_same_new(listed("list-events.k8s.io-v1.json"));
+    compared += assert_same(
+        listed("list-events.k8s.io-v1.json"),
+        EventsV1Event::into_event,
+        Event::from_events_v1,
+    );
     assert!(compared > 20, "only {compared} objects compared");
 }
