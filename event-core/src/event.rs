@@ -8,18 +8,17 @@
 use std::fmt;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{
-    Event as CoreEvent, EventSource, ObjectReference as K8sObjectReference,
-};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference as K8sObjectReference};
 use k8s_openapi::api::events::v1::Event as EventsEvent;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 pub mod change;
 mod json;
+mod parts;
 pub(crate) mod rfc3339;
 
 pub use change::{Change, GONE_IN_GAP, REPORTING_CONTROLLER, Summarize, Summary};
+pub(crate) use parts::EventParts;
 
 /// The Kubernetes API group an [`Event`] was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -263,40 +262,7 @@ impl Event {
     ///
     /// [`NormalizeError`] when the object lacks a uid or resourceVersion.
     pub fn from_core_v1(ev: &CoreEvent) -> Result<Self, NormalizeError> {
-        let (uid, resource_version) = identity(&ev.metadata)?;
-        let series_count = ev.series.as_ref().and_then(|s| s.count);
-        let series_last = ev
-            .series
-            .as_ref()
-            .and_then(|s| s.last_observed_time.as_ref())
-            .map(|t| t.0);
-        let event_time = ev.event_time.as_ref().map(|t| t.0);
-        let created = ev.metadata.creation_timestamp.as_ref().map(|t| t.0);
-        let first_seen = ev.first_timestamp.as_ref().map(|t| t.0);
-        let last_seen = ev.last_timestamp.as_ref().map(|t| t.0);
-        let (first_seen, last_seen) =
-            seen_times(first_seen, last_seen, series_last, event_time, created);
-        Ok(Event {
-            uid,
-            resource_version,
-            namespace: non_empty(&ev.metadata.namespace),
-            name: ev.metadata.name.clone().unwrap_or_default(),
-            regarding: ObjectRef::from_k8s(&ev.involved_object),
-            related: ev.related.as_ref().map(ObjectRef::from_k8s),
-            reason: ev.reason.clone().unwrap_or_default(),
-            message: ev.message.clone().unwrap_or_default(),
-            event_type: ev.type_.clone().unwrap_or_default(),
-            action: non_empty(&ev.action),
-            reporting_controller: non_empty(&ev.reporting_component)
-                .or_else(|| source_field(&ev.source, |s| &s.component)),
-            reporting_instance: non_empty(&ev.reporting_instance)
-                .or_else(|| source_field(&ev.source, |s| &s.host)),
-            count: occurrence_count(series_count, ev.count),
-            first_seen,
-            last_seen,
-            api: EventApi::CoreV1,
-            cluster: None,
-        })
+        EventParts::of_core_v1(ev).into_event(EventApi::CoreV1)
     }
 
     /// Normalizes an `events.k8s.io/v1` Event, with the same fallbacks as
@@ -306,66 +272,18 @@ impl Event {
     ///
     /// [`NormalizeError`] when the object lacks a uid or resourceVersion.
     pub fn from_events_v1(ev: &EventsEvent) -> Result<Self, NormalizeError> {
-        let (uid, resource_version) = identity(&ev.metadata)?;
-        let series_count = ev.series.as_ref().map(|s| s.count);
-        let series_last = ev.series.as_ref().map(|s| s.last_observed_time.0);
-        let event_time = ev.event_time.as_ref().map(|t| t.0);
-        let created = ev.metadata.creation_timestamp.as_ref().map(|t| t.0);
-        let first_seen = ev.deprecated_first_timestamp.as_ref().map(|t| t.0);
-        let last_seen = ev.deprecated_last_timestamp.as_ref().map(|t| t.0);
-        let (first_seen, last_seen) =
-            seen_times(first_seen, last_seen, series_last, event_time, created);
-        Ok(Event {
-            uid,
-            resource_version,
-            namespace: non_empty(&ev.metadata.namespace),
-            name: ev.metadata.name.clone().unwrap_or_default(),
-            regarding: ev
-                .regarding
-                .as_ref()
-                .map(ObjectRef::from_k8s)
-                .unwrap_or_default(),
-            related: ev.related.as_ref().map(ObjectRef::from_k8s),
-            reason: ev.reason.clone().unwrap_or_default(),
-            message: ev.note.clone().unwrap_or_default(),
-            event_type: ev.type_.clone().unwrap_or_default(),
-            action: non_empty(&ev.action),
-            reporting_controller: non_empty(&ev.reporting_controller)
-                .or_else(|| source_field(&ev.deprecated_source, |s| &s.component)),
-            reporting_instance: non_empty(&ev.reporting_instance)
-                .or_else(|| source_field(&ev.deprecated_source, |s| &s.host)),
-            count: occurrence_count(series_count, ev.deprecated_count),
-            first_seen,
-            last_seen,
-            api: EventApi::EventsV1,
-            cluster: None,
-        })
+        EventParts::of_events_v1(ev).into_event(EventApi::EventsV1)
     }
 }
 
-fn identity(meta: &ObjectMeta) -> Result<(String, String), NormalizeError> {
-    let name = meta.name.clone().unwrap_or_default();
-    let uid =
-        non_empty(&meta.uid).ok_or_else(|| NormalizeError::MissingUid { name: name.clone() })?;
-    let rv =
-        non_empty(&meta.resource_version).ok_or(NormalizeError::MissingResourceVersion { name })?;
-    Ok((uid, rv))
-}
-
-fn non_empty(value: &Option<String>) -> Option<String> {
-    value.as_ref().filter(|s| !s.is_empty()).cloned()
-}
-
-fn source_field(
-    source: &Option<EventSource>,
-    field: impl Fn(&EventSource) -> &Option<String>,
-) -> Option<String> {
-    source.as_ref().and_then(|s| non_empty(field(s)))
+/// `value`, unless it is empty.
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.is_empty())
 }
 
 /// `series.count`, then the legacy `count`, then 1; never below 1, since an event that exists has
 /// occurred at least once (legacy reporters sometimes write 0).
-pub(crate) fn occurrence_count(series_count: Option<i32>, legacy_count: Option<i32>) -> u32 {
+fn occurrence_count(series_count: Option<i32>, legacy_count: Option<i32>) -> u32 {
     series_count
         .or(legacy_count)
         .and_then(|c| u32::try_from(c).ok())
@@ -373,7 +291,7 @@ pub(crate) fn occurrence_count(series_count: Option<i32>, legacy_count: Option<i
         .max(1)
 }
 
-pub(crate) fn seen_times(
+fn seen_times(
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     series_last: Option<Timestamp>,

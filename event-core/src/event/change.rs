@@ -163,7 +163,7 @@ impl Event {
             uid,
             resource_version,
             name,
-            namespace: non_empty(&meta.namespace),
+            namespace: non_empty(meta.namespace.clone()),
         };
         Ok(identity.record(change, summary, first_seen, last_seen))
     }
@@ -274,9 +274,9 @@ fn object_identity(
     name: &str,
 ) -> Result<(String, String), NormalizeError> {
     let described = || format!("{}/{name}", kind.to_lowercase());
-    let uid =
-        non_empty(&meta.uid).ok_or_else(|| NormalizeError::MissingUid { name: described() })?;
-    let rv = non_empty(&meta.resource_version)
+    let uid = non_empty(meta.uid.clone())
+        .ok_or_else(|| NormalizeError::MissingUid { name: described() })?;
+    let rv = non_empty(meta.resource_version.clone())
         .ok_or_else(|| NormalizeError::MissingResourceVersion { name: described() })?;
     Ok((uid, rv))
 }

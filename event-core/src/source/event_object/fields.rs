@@ -15,7 +15,7 @@ use serde::de::{
     Visitor,
 };
 
-use super::EventObject;
+use crate::event::EventParts;
 use crate::source::unmanaged::Key;
 use crate::{EventApi, ObjectRef};
 
@@ -81,7 +81,7 @@ impl Fields {
     pub(super) fn read<'de, D: Deserializer<'de>>(
         self,
         deserializer: D,
-        event: &mut EventObject,
+        event: &mut EventParts,
     ) -> Result<Option<Mismatch>, D::Error> {
         Ok(
             match deserializer.deserialize_any(Any(EventShape(self.api, event)))? {
@@ -291,7 +291,7 @@ fn object<'de, M: MapAccess<'de>, T, S: Shape<'de, Value = Option<Partial<T>>>>(
 }
 
 /// The top-level object of an Event, with the field names of its API, read into its place.
-struct EventShape<'a>(EventApi, &'a mut EventObject);
+struct EventShape<'a>(EventApi, &'a mut EventParts);
 
 impl<'de> Shape<'de> for EventShape<'_> {
     /// The first mismatch inside the object.
