@@ -72,4 +72,4 @@ mod record;
 pub use config::LeaderElectionConfig;
 pub use elector::LeaderElector;
 pub use error::LeaderError;
-pub use leadership::Leadership;
+pub use leadership::{Leadership, RELEASE_TIMEOUT};

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use futures::Stream;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -174,7 +175,10 @@ where
     }
 
     /// Runs until the source ends or `shutdown` is cancelled, then drains within
-    /// `shutdown_timeout`, flushes the sinks and saves the checkpoint.
+    /// `shutdown_timeout` (counted from the cancellation), flushes the sinks and saves the
+    /// checkpoint within `checkpoint_timeout`. Whatever the sinks and the store do, it returns
+    /// at most `shutdown_timeout + checkpoint_timeout` after `shutdown` is cancelled; a send
+    /// still in flight at the drain deadline is abandoned, its batch unacknowledged.
     ///
     /// # Errors
     ///
@@ -261,12 +265,35 @@ where
             hard_stop.clone(),
         )));
 
-        // Until the batcher ends (source over or shutdown), watch for a worker failing.
+        // The drain deadline starts when shutdown is requested (or the source ends), wherever
+        // the batcher is: it may be waiting for space in the queue of a sink that never
+        // answers. Until then, and until every worker is done, watch for a worker failing.
         let mut failure: Option<PipelineError> = None;
         let mut batcher = batcher;
-        loop {
+        let mut batcher_done = false;
+        let mut deadline: Option<Instant> = None;
+        let drained = loop {
+            if batcher_done && workers.is_empty() {
+                break true;
+            }
+            let until_deadline = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = &mut batcher => break,
+                () = until_deadline => break false,
+                () = stop.cancelled(), if deadline.is_none() => {
+                    deadline = Some(Instant::now() + config.shutdown_timeout);
+                    if !hard_stop.is_cancelled() {
+                        tracing::info!(timeout_secs = config.shutdown_timeout.as_secs_f64(), "draining sink queues");
+                    }
+                }
+                _ = &mut batcher, if !batcher_done => {
+                    batcher_done = true;
+                    deadline.get_or_insert_with(|| Instant::now() + config.shutdown_timeout);
+                }
                 Some(done) = workers.join_next() => {
                     if let Some(error) = worker_error(done) {
                         failure.get_or_insert(error);
@@ -275,33 +302,39 @@ where
                     }
                 }
             }
-        }
-        if !hard_stop.is_cancelled() {
-            tracing::info!("draining sink queues");
-        }
-        let drained = tokio::time::timeout(config.shutdown_timeout, async {
-            while let Some(done) = workers.join_next().await {
-                if let Some(error) = worker_error(done) {
-                    failure.get_or_insert(error);
-                }
-            }
-        })
-        .await;
-        if drained.is_err() {
+        };
+        if !drained {
             tracing::warn!(
-                timeout_secs = config.shutdown_timeout.as_secs(),
-                "sinks did not drain in time; unacknowledged events will be resent after a restart"
+                timeout_secs = config.shutdown_timeout.as_secs_f64(),
+                "sinks did not drain in time; sends in flight are abandoned and unacknowledged events will be resent after a restart"
             );
             hard_stop.cancel();
-            while workers.join_next().await.is_some() {}
+            // Whatever a sink or the batcher still waits for is cut here: nothing they hold
+            // is acknowledged, and the dispatch mark already covers what went out.
+            drop(batcher);
+            workers.shutdown().await;
         }
 
         checkpoint_done.cancel();
-        if let Some(handle) = periodic {
-            let _ = handle.await;
-        }
         let (checkpoint_saved, unacknowledged) = match &checkpointer {
-            Some(c) => (c.save().await, c.ledger.in_flight() as u64),
+            Some(c) => {
+                let saved = tokio::time::timeout(config.checkpoint_timeout, async {
+                    if let Some(handle) = periodic {
+                        let _ = handle.await;
+                    }
+                    c.save().await
+                })
+                .await;
+                let saved = saved.unwrap_or_else(|_| {
+                    metrics.add_checkpoint_errors(1);
+                    tracing::error!(
+                        timeout_secs = config.checkpoint_timeout.as_secs_f64(),
+                        "final checkpoint save did not finish in time; the previous checkpoint stays and what it lacks is sent again after a restart"
+                    );
+                    false
+                });
+                (saved, c.ledger.in_flight() as u64)
+            }
             None => (false, 0),
         };
         let report = PipelineReport {

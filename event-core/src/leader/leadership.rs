@@ -12,6 +12,11 @@ use super::LeaderError;
 use super::error::is_forbidden;
 use super::lock::{Attempt, Lock};
 
+/// The longest a release may take: it runs in the pod's termination grace period, after the
+/// pipeline's drain and final checkpoint save. One update of the Lease normally takes
+/// milliseconds; past this the Lease simply expires after `lease_duration`.
+pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The election's timings, validated.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Timing {
@@ -131,8 +136,9 @@ impl Leadership {
     ///
     /// # Errors
     ///
-    /// [`LeaderError::Forbidden`], [`LeaderError::Api`] or [`LeaderError::Timeout`] when the
-    /// release could not be written; the Lease then expires after `lease_duration`.
+    /// [`LeaderError::Forbidden`], [`LeaderError::Api`] or [`LeaderError::Timeout`] (after
+    /// `renew_deadline` or [`RELEASE_TIMEOUT`], whichever is shorter) when the release could not
+    /// be written; the Lease then expires after `lease_duration`.
     pub async fn release(mut self) -> Result<(), LeaderError> {
         self.signals.stop.cancel();
         let lock = match self.renewer.take() {
@@ -147,7 +153,7 @@ impl Leadership {
             tracing::info!(%lease, leader.identity = identity, "leadership already lost; nothing to release");
             return Ok(());
         };
-        let after = self.timing.renew_deadline;
+        let after = self.timing.renew_deadline.min(RELEASE_TIMEOUT);
         match timeout(after, lock.release()).await {
             Ok(Ok(true)) => {
                 tracing::info!(%lease, leader.identity = identity, "leadership released");
@@ -368,6 +374,20 @@ mod tests {
             matches!(err, LeaderError::Forbidden { verb: "update", .. }),
             "{err}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_release_that_never_answers_gives_up_within_its_bound() {
+        let script = Script::default()
+            .otherwise(Step::Answer(Attempt::Holding(Verdict::Ours)))
+            .release_hangs();
+        let leadership = start(&script);
+        let lost = leadership.lost();
+        let started = Instant::now();
+        let err = leadership.release().await.unwrap_err();
+        assert!(matches!(err, LeaderError::Timeout { .. }), "{err}");
+        assert_eq!(started.elapsed(), RELEASE_TIMEOUT);
+        assert!(lost.is_cancelled());
     }
 
     #[tokio::test(start_paused = true)]

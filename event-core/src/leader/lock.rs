@@ -268,6 +268,7 @@ pub(super) mod scripted {
         tries: usize,
         releases: usize,
         release_forbidden: bool,
+        release_hangs: bool,
     }
 
     /// Answers the queued steps in order, then `otherwise` forever. Clones share the script.
@@ -282,6 +283,7 @@ pub(super) mod scripted {
                 tries: 0,
                 releases: 0,
                 release_forbidden: false,
+                release_hangs: false,
             })))
         }
     }
@@ -305,6 +307,11 @@ pub(super) mod scripted {
 
         pub(in crate::leader) fn release_fails_forbidden(self) -> Self {
             self.0.lock().unwrap().release_forbidden = true;
+            self
+        }
+
+        pub(in crate::leader) fn release_hangs(self) -> Self {
+            self.0.lock().unwrap().release_hangs = true;
             self
         }
 
@@ -346,6 +353,9 @@ pub(super) mod scripted {
         }
 
         async fn release(&mut self) -> Result<bool, LockError> {
+            if self.0.lock().unwrap().release_hangs {
+                std::future::pending::<()>().await;
+            }
             let mut inner = self.0.lock().unwrap();
             if inner.release_forbidden {
                 return Err(LockError {

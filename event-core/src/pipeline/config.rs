@@ -11,7 +11,14 @@ use std::time::Duration;
 /// | `queue_batches` | 16 | batches queued per sink before the stream is slowed (never dropped) |
 /// | `sink_timeout` | 60 s | outer bound of one `Sink::send`; elapsing counts as retryable |
 /// | `checkpoint_interval` | 5 s | how often the checkpoint is saved (and once more at shutdown) |
-/// | `shutdown_timeout` | 20 s | how long shutdown waits for the sinks to drain |
+/// | `shutdown_timeout` | 10 s | how long shutdown waits for the sinks to drain, counted from the shutdown request |
+/// | `checkpoint_timeout` | 5 s | bound of the final checkpoint save at shutdown |
+///
+/// From the shutdown request to [`Pipeline::run`](super::Pipeline::run) returning takes at
+/// most `shutdown_timeout + checkpoint_timeout`, whatever the sinks and the store do: a send
+/// still in flight at the drain deadline is abandoned (its batch stays unacknowledged and is
+/// sent again after a restart). With a Lease release of at most 5 s after it, the defaults
+/// fit Kubernetes' default 30 s `terminationGracePeriodSeconds` with 10 s to spare.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PipelineConfig {
@@ -25,8 +32,11 @@ pub struct PipelineConfig {
     pub sink_timeout: Duration,
     /// How often the checkpoint is saved.
     pub checkpoint_interval: Duration,
-    /// How long shutdown waits for the sinks to drain.
+    /// How long shutdown waits for the sinks to drain, from the moment it is requested.
     pub shutdown_timeout: Duration,
+    /// Bound of the final checkpoint save at shutdown; past it the save is abandoned and the
+    /// previous checkpoint stays.
+    pub checkpoint_timeout: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -37,7 +47,8 @@ impl Default for PipelineConfig {
             queue_batches: 16,
             sink_timeout: Duration::from_secs(60),
             checkpoint_interval: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(20),
+            shutdown_timeout: Duration::from_secs(10),
+            checkpoint_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -82,6 +93,13 @@ impl PipelineConfig {
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sets [`checkpoint_timeout`](Self::checkpoint_timeout).
+    #[must_use]
+    pub fn checkpoint_timeout(mut self, timeout: Duration) -> Self {
+        self.checkpoint_timeout = timeout;
         self
     }
 }

@@ -40,7 +40,12 @@ pub(super) async fn drop_already_stored(
     }
     let mut backoff = Backoff::sink();
     let stored = loop {
-        match sink.already_stored(&doubtful).await {
+        let answer = tokio::select! {
+            biased;
+            () = hard_stop.cancelled() => return Ok(Asked::Abandoned),
+            answer = sink.already_stored(&doubtful) => answer,
+        };
+        match answer {
             Ok(stored) => break stored,
             Err(error @ SinkError::Fatal { .. }) => {
                 return Err(PipelineError::SinkFailed {

@@ -358,3 +358,132 @@ async fn the_dispatch_mark_is_saved_before_a_batch_reaches_a_sink() {
         Some(20)
     );
 }
+
+/// A sink whose sends never answer, as a CloudWatch endpoint that accepts and then hangs.
+struct Hung;
+
+#[async_trait::async_trait]
+impl Sink for Hung {
+    fn name(&self) -> &str {
+        "hung"
+    }
+
+    async fn send(&mut self, _batch: &[crate::Event]) -> Result<(), SinkError> {
+        std::future::pending().await
+    }
+}
+
+/// A store whose saves never finish, as a checkpoint on a hung volume.
+struct HungStore;
+
+#[async_trait::async_trait]
+impl CheckpointStore for HungStore {
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        Ok(None)
+    }
+    async fn save(&self, _checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+        std::future::pending().await
+    }
+}
+
+/// Cancels `shutdown` and returns the pipeline's report with how long it took to stop; a
+/// pipeline still running a minute later fails the test.
+async fn stop_and_time(
+    run: tokio::task::JoinHandle<Result<PipelineReport, PipelineError>>,
+    shutdown: &CancellationToken,
+) -> (PipelineReport, Duration) {
+    let asked = tokio::time::Instant::now();
+    shutdown.cancel();
+    let report = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the pipeline stops within a minute of the shutdown request")
+        .unwrap()
+        .unwrap();
+    (report, asked.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_is_bounded_while_the_batcher_waits_for_space_in_a_full_queue() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let sink = MemorySink::new("down");
+    sink.script(std::iter::repeat_n(Scripted::Retryable, 100_000));
+    let store = MemoryStore::default();
+    let shutdown = CancellationToken::new();
+    let config = PipelineConfig::default()
+        .max_batch_events(1)
+        .queue_batches(1)
+        .shutdown_timeout(Duration::from_secs(2));
+    let metrics = Metrics::default();
+    let run = tokio::spawn(
+        Pipeline::new(stream::iter(offer(&ledger, 10)).chain(stream::pending()))
+            .config(config)
+            .sink(sink.clone())
+            .metrics(metrics.clone())
+            .checkpoint(ledger.clone(), store.clone())
+            .run(shutdown.clone()),
+    );
+    // One batch in the worker's hands, one in the queue, one waiting for space.
+    let depth = || metrics.sink("down").queue_depth.load(Ordering::Relaxed);
+    while depth() < 2 || sink.send_calls() < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (report, took) = stop_and_time(run, &shutdown).await;
+    assert!(took <= Duration::from_secs(2), "stopped after {took:?}");
+    assert_eq!(report.acknowledged, 0);
+    assert!(report.checkpoint_saved);
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        saved.resume.get("events@*"),
+        Some(&10),
+        "nothing acknowledged"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_in_flight_is_cut_at_the_drain_deadline_and_its_batch_replayed() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let store = MemoryStore::default();
+    let shutdown = CancellationToken::new();
+    let config = quick().shutdown_timeout(Duration::from_secs(2));
+    let run = tokio::spawn(
+        Pipeline::new(stream::iter(offer(&ledger, 3)).chain(stream::pending()))
+            .config(config)
+            .sink(Hung)
+            .checkpoint(ledger.clone(), store.clone())
+            .run(shutdown.clone()),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (report, took) = stop_and_time(run, &shutdown).await;
+    assert!(took <= Duration::from_secs(2), "stopped after {took:?}");
+    assert_eq!(report.unacknowledged, 3);
+    assert!(report.checkpoint_saved);
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert_eq!(saved.resume.get("events@*"), Some(&10), "not acknowledged");
+    assert_eq!(
+        saved.dispatched,
+        Some(13),
+        "the next run asks the sink about the abandoned batch before sending it again"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_final_checkpoint_save_is_bounded_too() {
+    let ledger = Ledger::new(LedgerConfig::default());
+    let shutdown = CancellationToken::new();
+    let config = quick()
+        .shutdown_timeout(Duration::from_secs(2))
+        .checkpoint_timeout(Duration::from_secs(3));
+    let metrics = Metrics::default();
+    let run = tokio::spawn(
+        Pipeline::new(stream::iter(offer(&ledger, 3)).chain(stream::pending()))
+            .config(config)
+            .sink(MemorySink::new("fine"))
+            .metrics(metrics.clone())
+            .checkpoint(ledger.clone(), HungStore)
+            .run(shutdown.clone()),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (report, took) = stop_and_time(run, &shutdown).await;
+    assert!(took <= Duration::from_secs(5), "stopped after {took:?}");
+    assert!(!report.checkpoint_saved);
+}

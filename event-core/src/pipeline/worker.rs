@@ -109,10 +109,18 @@ impl Worker {
             batch.sink_done(&ctx.metrics);
         }
         if !ctx.hard_stop.is_cancelled() {
-            match tokio::time::timeout(ctx.config.sink_timeout, sink.flush()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::error!(sink = %name, %error, "flush at shutdown failed"),
-                Err(_) => tracing::error!(sink = %name, "flush at shutdown timed out"),
+            let flushed = tokio::select! {
+                biased;
+                () = ctx.hard_stop.cancelled() => None,
+                flushed = tokio::time::timeout(ctx.config.sink_timeout, sink.flush()) => Some(flushed),
+            };
+            match flushed {
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(error))) => {
+                    tracing::error!(sink = %name, %error, "flush at shutdown failed")
+                }
+                Some(Err(_)) => tracing::error!(sink = %name, "flush at shutdown timed out"),
+                None => tracing::error!(sink = %name, "flush cut at the shutdown deadline"),
             }
         }
         Ok(())
@@ -186,7 +194,15 @@ async fn send_with_retry(
 ) -> Result<Sent, PipelineError> {
     let mut backoff = Backoff::sink();
     loop {
-        let result = match tokio::time::timeout(config.sink_timeout, sink.send(events)).await {
+        // A send in flight at the shutdown deadline is abandoned: the batch stays
+        // unacknowledged, and the dispatch mark saved before it went out makes the next run ask
+        // the sink what it stored before sending it again.
+        let sent = tokio::select! {
+            biased;
+            () = hard_stop.cancelled() => return Ok(Sent::Abandoned),
+            sent = tokio::time::timeout(config.sink_timeout, sink.send(events)) => sent,
+        };
+        let result = match sent {
             Ok(result) => result,
             // The call was cut short while the request may have been on its way.
             Err(elapsed) => Err(SinkError::maybe_stored(
