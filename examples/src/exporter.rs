@@ -36,7 +36,7 @@
 //! | `pipeline.max_batch_wait_secs` | `1` | how long a batch may wait to fill |
 //! | `pipeline.queue_batches` | `4` with a CloudWatch sink, else `16` | batches queued per sink before the watch is slowed (never dropped) |
 //! | `pipeline.sink_timeout_secs` | `60` | outer bound of one send, above each sink's own timeout |
-//! | `pipeline.shutdown_timeout_secs` | `15` | how long SIGTERM waits for the sinks to drain; with the checkpoint save and the Lease release it must fit the pod's `terminationGracePeriodSeconds` (30 s) |
+//! | `pipeline.shutdown_timeout_secs` | `10` | how long the sinks may drain, counted from SIGTERM (a send still in flight then is cut); the final checkpoint save and the Lease release (at most 5 s each) follow: keep this value plus 10 s below the pod's `terminationGracePeriodSeconds` (30 s) |
 //! | `server.listen` | `0.0.0.0:8080` | `/healthz`, `/readyz`, `/metrics`; `[::]:8080` on IPv6 |
 //! | `server.stall_after_secs` | `60` | how long a watch may fail before `/readyz` answers 503 |
 //! | `log.format` | `json` | `json` or `text`, to stderr |
