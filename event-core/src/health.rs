@@ -39,9 +39,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 
-/// How long a watch scope may keep failing before the process is unready: long enough to ride
-/// out an API server rollout (client-go's watch backoff reaches 30 s), short enough that a
-/// broken watch is noticed within a couple of probe periods.
+/// How long a watch scope, a sink or the checkpoint store may keep failing before the process
+/// is unready: long enough to ride out an API server rollout (client-go's watch backoff reaches
+/// 30 s) or a throttled sink, short enough that a broken watch or destination is noticed within
+/// a couple of probe periods.
 pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(60);
 
 /// What the health endpoints answer from: the process's [`Metrics`] (and the [`Health`] it
@@ -78,8 +79,8 @@ impl HealthState {
         }
     }
 
-    /// Sets how long a scope may fail before the process is unready (default
-    /// [`DEFAULT_STALL_AFTER`]).
+    /// Sets how long a scope, a sink or the checkpoint store may keep failing before the
+    /// process is unready (default [`DEFAULT_STALL_AFTER`]).
     #[must_use]
     pub fn stall_after(mut self, stall_after: Duration) -> Self {
         self.stall_after = stall_after;

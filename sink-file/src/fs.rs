@@ -159,13 +159,16 @@ impl Fs {
         })
     }
 
-    /// Creates, syncs and removes the file `probe`: whether `dir`, its directory, takes files
-    /// at all.
-    pub(crate) fn probe(&self, probe: &Path) -> Result<(), FsError> {
+    /// Creates, writes (and syncs, with `sync`) and removes the file `probe`: whether its
+    /// directory takes files at all.
+    pub(crate) fn probe(&self, probe: &Path, sync: bool) -> Result<(), FsError> {
         let written = self.create(probe).and_then(|mut file| {
             self.write_all(&mut file, probe, b"probe")
                 .map_err(|e| FsError::new(Op::Write, probe, e))?;
-            self.sync(&file, probe)
+            if sync {
+                self.sync(&file, probe)?;
+            }
+            Ok(())
         });
         let removed = self.remove(probe);
         written.and(removed)

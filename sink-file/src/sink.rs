@@ -98,8 +98,8 @@ impl FileSink {
     }
 
     /// Checks that the archive directory can be written, without opening or repairing any
-    /// archive file: creates the directory if missing, then creates, syncs and removes a probe
-    /// file in it. [`health_check`](Sink::health_check) does the same before it prepares the
+    /// archive file: creates the directory if missing, then creates, syncs (per the fsync
+    /// policy) and removes a probe file in it. [`health_check`](Sink::health_check) does the same before it prepares the
     /// archive; this is for a process that must know before it writes (a standby replica).
     ///
     /// # Errors

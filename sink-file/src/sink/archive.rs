@@ -44,9 +44,10 @@ impl Archive {
         &self.config.directory
     }
 
-    /// Creates the directory if missing, then creates, syncs and removes a probe file in it:
-    /// a read-only volume or a path through a file shows here, not at the first batch. The
-    /// name starts with a dot, so that no reader takes it for an archive file.
+    /// Creates the directory if missing, then creates, syncs (unless the policy never syncs)
+    /// and removes a probe file in it: a read-only volume or a path through a file shows here,
+    /// not at the first batch. The name starts with a dot, so that no reader takes it for an
+    /// archive file.
     pub(crate) fn check_writable(&self) -> Result<(), FsError> {
         self.fs.create_dir_all(self.dir())?;
         let probe = self.dir().join(format!(
@@ -54,7 +55,7 @@ impl Archive {
             self.config.prefix,
             std::process::id()
         ));
-        self.fs.probe(&probe)
+        self.fs.probe(&probe, self.config.fsync.syncs())
     }
 
     /// Prepares the directory, once: creates it, removes what interrupted compressions left,
