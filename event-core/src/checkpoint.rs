@@ -17,6 +17,7 @@
 
 mod configmap;
 mod ledger;
+mod probe;
 mod state;
 mod store;
 mod uid;

@@ -6,7 +6,9 @@
 //!   or a resumed watch connected, failing from its first error until its next successful
 //!   (re)connect, unready once it has been failing for longer than `stall_after`. kube-rs's
 //!   watcher swallows bookmarks and re-watches silently, so silence is never taken for a stall:
-//!   only errors without a successful reconnect are. Shutting down is unready too.
+//!   only errors without a successful reconnect are. A sink whose sends, or a checkpoint store
+//!   whose saves, keep failing for longer than `stall_after` is unready too, named with the time
+//!   its failures began (the pipeline reports both). Shutting down is unready too.
 //! - **Metrics** (`/metrics`): [`Metrics::render_prometheus`].
 //!
 //! [`HealthState`] computes the answers; `serve` (cargo feature `http`, off by default)
@@ -19,25 +21,28 @@
 //!
 //! | setting | default | meaning |
 //! |---|---|---|
-//! | [`stall_after`](HealthState::stall_after) | 60 s ([`DEFAULT_STALL_AFTER`]) | how long a scope may fail before the process is unready |
+//! | [`stall_after`](HealthState::stall_after) | 60 s ([`DEFAULT_STALL_AFTER`]) | how long a watch scope, a sink or the checkpoint store may keep failing before the process is unready |
 
 mod readiness;
 #[cfg(feature = "http")]
 mod server;
+mod writers;
 
 use std::time::Duration;
 
 pub use readiness::{Health, Readiness, ScopeReadiness, ScopeStatus};
 #[cfg(feature = "http")]
 pub use server::{HealthError, HealthServer, serve};
+pub use writers::{WriterReadiness, WriterStatus};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 
-/// How long a watch scope may keep failing before the process is unready: long enough to ride
-/// out an API server rollout (client-go's watch backoff reaches 30 s), short enough that a
-/// broken watch is noticed within a couple of probe periods.
+/// How long a watch scope, a sink or the checkpoint store may keep failing before the process
+/// is unready: long enough to ride out an API server rollout (client-go's watch backoff reaches
+/// 30 s) or a throttled sink, short enough that a broken watch or destination is noticed within
+/// a couple of probe periods.
 pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(60);
 
 /// What the health endpoints answer from: the process's [`Metrics`] (and the [`Health`] it
@@ -74,8 +79,8 @@ impl HealthState {
         }
     }
 
-    /// Sets how long a scope may fail before the process is unready (default
-    /// [`DEFAULT_STALL_AFTER`]).
+    /// Sets how long a scope, a sink or the checkpoint store may keep failing before the
+    /// process is unready (default [`DEFAULT_STALL_AFTER`]).
     #[must_use]
     pub fn stall_after(mut self, stall_after: Duration) -> Self {
         self.stall_after = stall_after;

@@ -78,6 +78,25 @@ pub struct SinkCounters {
     pub queue_depth: AtomicI64,
     /// Events found already stored (and so not sent again) after an unknown outcome.
     pub already_stored: AtomicU64,
+    /// The readiness this sink's failures are reported to, and its name there.
+    health: Option<(Health, String)>,
+}
+
+impl SinkCounters {
+    /// Reports a failed send that will be retried to readiness ([`Health::sink_failed`]).
+    pub fn send_failed(&self, error: &dyn std::fmt::Display) {
+        if let Some((health, sink)) = &self.health {
+            health.sink_failed(sink, error);
+        }
+    }
+
+    /// Reports that the sink answered (stored, or refused some events) to readiness
+    /// ([`Health::sink_succeeded`]).
+    pub fn send_succeeded(&self) {
+        if let Some((health, sink)) = &self.health {
+            health.sink_succeeded(sink);
+        }
+    }
 }
 
 /// The process's counters. Cheap to clone; every clone shares the same values.
@@ -178,14 +197,23 @@ impl Metrics {
         add_checkpoint_errors, checkpoint_errors, checkpoint_errors
     );
 
-    /// The counters of one sink, created on first use.
+    /// The counters of one sink, created on first use; they report the sink's failures to
+    /// [`health`](Self::health).
     pub fn sink(&self, name: &str) -> Arc<SinkCounters> {
         let mut sinks = self
             .inner
             .sinks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sinks.entry(name.to_owned()).or_default().clone()
+        sinks
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(SinkCounters {
+                    health: Some((self.inner.health.clone(), name.to_owned())),
+                    ..SinkCounters::default()
+                })
+            })
+            .clone()
     }
 
     /// Records a successful checkpoint save at `unix_seconds`.

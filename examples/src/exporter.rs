@@ -38,7 +38,7 @@
 //! | `pipeline.sink_timeout_secs` | `60` | outer bound of one send, above each sink's own timeout |
 //! | `pipeline.shutdown_timeout_secs` | `10` | how long the sinks may drain, counted from SIGTERM (a send still in flight then is cut); the final checkpoint save and the Lease release (at most 5 s each) follow: keep this value plus 10 s below the pod's `terminationGracePeriodSeconds` (30 s) |
 //! | `server.listen` | `0.0.0.0:8080` | `/healthz`, `/readyz`, `/metrics`; `[::]:8080` on IPv6 |
-//! | `server.stall_after_secs` | `60` | how long a watch may fail before `/readyz` answers 503 |
+//! | `server.stall_after_secs` | `60` | how long a watch, a sink or the checkpoint saves may keep failing before `/readyz` answers 503 |
 //! | `log.format` | `json` | `json` or `text`, to stderr |
 //! | `log.level` | `info` | a level, or directives such as `info,event_core=debug` |
 //!

@@ -77,6 +77,19 @@ impl FsError {
     pub(crate) fn is_permission_denied(&self) -> bool {
         self.source.kind() == io::ErrorKind::PermissionDenied
     }
+
+    /// Whether the place can never be written, whatever is retried: a read-only file system
+    /// (`EROFS`), a path through a file (`ENOTDIR`), a directory where a file should be, or
+    /// missing permissions (`EACCES`, `EPERM`). A full disk is not: space can be freed.
+    pub(crate) fn is_unwritable(&self) -> bool {
+        matches!(
+            self.source.kind(),
+            io::ErrorKind::ReadOnlyFilesystem
+                | io::ErrorKind::NotADirectory
+                | io::ErrorKind::IsADirectory
+                | io::ErrorKind::PermissionDenied
+        )
+    }
 }
 
 /// Sees every file operation before it runs; tests use it to inject failures.
@@ -132,8 +145,33 @@ impl Fs {
             .map_err(|e| FsError::new(op, path, e))
     }
 
+    /// Creates `dir` and its parents; a file in its place is `NotADirectory`, not the
+    /// `AlreadyExists` that `create_dir_all` reports, so that it is told apart as unwritable.
     pub(crate) fn create_dir_all(&self, dir: &Path) -> Result<(), FsError> {
-        self.run(Op::CreateDir, dir, || std::fs::create_dir_all(dir))
+        self.run(Op::CreateDir, dir, || match std::fs::create_dir_all(dir) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !dir.is_dir() => {
+                Err(io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    "a file is in the way: not a directory",
+                ))
+            }
+            other => other,
+        })
+    }
+
+    /// Creates, writes (and syncs, with `sync`) and removes the file `probe`: whether its
+    /// directory takes files at all.
+    pub(crate) fn probe(&self, probe: &Path, sync: bool) -> Result<(), FsError> {
+        let written = self.create(probe).and_then(|mut file| {
+            self.write_all(&mut file, probe, b"probe")
+                .map_err(|e| FsError::new(Op::Write, probe, e))?;
+            if sync {
+                self.sync(&file, probe)?;
+            }
+            Ok(())
+        });
+        let removed = self.remove(probe);
+        written.and(removed)
     }
 
     /// The names of the entries of `dir` that are valid UTF-8 (the sink writes no others).
@@ -281,6 +319,36 @@ mod tests {
         assert!(e.to_string().starts_with("writing /archive/events.jsonl: "));
         assert!(e.is_full());
         assert!(!e.is_permission_denied());
+        assert!(!e.is_unwritable(), "a full disk can be freed");
+    }
+
+    #[test]
+    fn read_only_not_a_directory_and_permission_denied_are_unwritable() {
+        for error in [
+            io::Error::from(io::ErrorKind::ReadOnlyFilesystem),
+            io::Error::from(io::ErrorKind::NotADirectory),
+            io::Error::from(io::ErrorKind::PermissionDenied),
+            io::Error::from_raw_os_error(30), // EROFS
+            io::Error::from_raw_os_error(20), // ENOTDIR
+            io::Error::from_raw_os_error(13), // EACCES
+            io::Error::from_raw_os_error(1),  // EPERM
+        ] {
+            let e = FsError::new(Op::Open, Path::new("/archive/x"), error);
+            assert!(e.is_unwritable(), "{e}");
+        }
+        let e = FsError::new(Op::Write, Path::new("/a"), io::Error::from_raw_os_error(28));
+        assert!(e.is_full() && !e.is_unwritable(), "ENOSPC stays retryable");
+    }
+
+    #[test]
+    fn a_file_in_place_of_the_directory_is_not_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("archive");
+        std::fs::write(&file, b"").unwrap();
+        let error = Fs::real().create_dir_all(&file).unwrap_err();
+        assert_eq!(error.source.kind(), io::ErrorKind::NotADirectory);
+        let error = Fs::real().create_dir_all(&file.join("below")).unwrap_err();
+        assert!(error.is_unwritable(), "{error}");
     }
 
     #[test]

@@ -36,8 +36,10 @@ use crate::stats::FileSinkStats;
 ///
 /// - a full disk or quota, or any other I/O error, is [`SinkError::Retryable`], with the path
 ///   and what to do in the message; the pipeline retries the same batch;
-/// - permission denied (on the directory or a file) is [`SinkError::Fatal`]: retrying cannot fix
-///   it;
+/// - permission denied (`EACCES`, `EPERM`), a read-only file system (`EROFS`) or a path that is
+///   not a directory (`ENOTDIR`), on the directory or a file, is [`SinkError::Fatal`] with the
+///   path: retrying cannot fix it, and retrying forever would stall every other sink behind
+///   this one's full queue;
 /// - a call that does not finish within `write_timeout` is retryable;
 /// - an event that cannot be serialized is refused alone ([`SinkError::Rejected`]).
 #[derive(Debug)]
@@ -93,6 +95,21 @@ impl FileSink {
     /// The directory of the archive.
     pub fn directory(&self) -> &Path {
         &self.directory
+    }
+
+    /// Checks that the archive directory can be written, without opening or repairing any
+    /// archive file: creates the directory if missing, then creates, syncs (per the fsync
+    /// policy) and removes a probe file in it. [`health_check`](Sink::health_check) does the same before it prepares the
+    /// archive; this is for a process that must know before it writes (a standby replica).
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::Fatal`] when the directory can never be written (read-only file system,
+    /// not a directory, permission denied), naming the path and what to do;
+    /// [`SinkError::Retryable`] for a full disk or another I/O error.
+    pub async fn check_writable(&self) -> Result<(), SinkError> {
+        self.run("checking", |archive, _| archive.check_writable())
+            .await
     }
 
     /// Runs `work` on the archive in the blocking pool, bounded by the write timeout.
@@ -159,6 +176,11 @@ fn to_sink_error(error: FsError, directory: &Path) -> SinkError {
     } else if error.is_permission_denied() {
         let message = format!(
             "{error}; give the process write access to {dir}, or set `directory` to a writable folder"
+        );
+        SinkError::fatal(message, error)
+    } else if error.is_unwritable() {
+        let message = format!(
+            "{error}; {dir} cannot be written: mount a writable volume there, or set `directory` to a writable folder"
         );
         SinkError::fatal(message, error)
     } else {

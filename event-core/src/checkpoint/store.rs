@@ -25,6 +25,22 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
+    /// The checkpoint's directory cannot be written at all: a read-only file system, a path
+    /// through a file, missing permissions. Retrying cannot fix it.
+    #[error(
+        "checkpoint {path} cannot be saved: {action} failed: {source}; mount a writable volume at {dir} or point the checkpoint at a writable directory"
+    )]
+    Unwritable {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+        /// What was being done, e.g. `creating a probe file in the directory`.
+        action: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file exists but is not a checkpoint this version can read.
     #[error(
         "checkpoint {path} is corrupt or truncated ({source}); nothing was overwritten. Move it aside to start over: the first run then relists and may resend events that are still in the cluster"
@@ -128,6 +144,41 @@ impl FileCheckpointStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Checks, before anything is exported, that checkpoints can be saved: creates the
+    /// directory if it is missing, then creates, syncs and removes a probe file in it.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Unwritable`] when they never can (read-only file system, a path
+    /// through a file, the checkpoint path a directory, permission denied): stop and say so.
+    /// [`CheckpointError::Io`] for anything else (a full disk): saves are retried, so the
+    /// caller may go on.
+    pub async fn check_writable(&self) -> Result<(), CheckpointError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || super::probe::check(&path))
+            .await
+            .map_err(|join| CheckpointError::Io {
+                path: self.path.clone(),
+                action: "probe",
+                source: std::io::Error::other(join),
+            })?
+    }
+}
+
+/// The directory a checkpoint file is saved in.
+pub(super) fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl CheckpointError {
+    /// Whether retrying cannot help: the checkpoint cannot be written where it is configured.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(self, CheckpointError::Unwritable { .. })
+    }
 }
 
 #[async_trait]
@@ -204,10 +255,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
             source,
         }
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let dir = directory_of(path);
     let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);

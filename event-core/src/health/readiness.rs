@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::writers::{CHECKPOINT, WriterReadiness, Writers};
+
 /// The longest error text kept per scope; readiness bodies stay short.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -46,6 +48,7 @@ pub struct Health {
 struct State {
     scopes: BTreeMap<Arc<str>, ScopeState>,
     shutting_down: bool,
+    writers: Writers,
 }
 
 #[derive(Debug, Default)]
@@ -134,11 +137,51 @@ impl Health {
         self.lock().shutting_down
     }
 
+    /// A send to `sink` failed with `error` and will be retried: once it has been failing for
+    /// longer than `stall_after`, the process is unready (its queue is full by then, and the
+    /// watch waits behind it).
+    pub fn sink_failed(&self, sink: &str, error: &dyn Display) {
+        self.lock()
+            .writers
+            .failed(format!("sink {sink}"), short(error));
+    }
+
+    /// A send to `sink` succeeded: it is no longer failing.
+    pub fn sink_succeeded(&self, sink: &str) {
+        self.lock().writers.succeeded(&format!("sink {sink}"));
+    }
+
+    /// A checkpoint save failed with `error` and will be tried again: once saves have been
+    /// failing for longer than `stall_after`, the process is unready (a restart would resend
+    /// everything exported since the last save).
+    pub fn checkpoint_failed(&self, error: &dyn Display) {
+        self.lock()
+            .writers
+            .failed(CHECKPOINT.to_owned(), short(error));
+    }
+
+    /// A checkpoint save succeeded: saves are no longer failing.
+    pub fn checkpoint_saved(&self) {
+        self.lock().writers.succeeded(CHECKPOINT);
+    }
+
+    /// The error of the last checkpoint save, while saves are failing.
+    pub fn checkpoint_error(&self) -> Option<String> {
+        self.lock().writers.failing(CHECKPOINT).map(str::to_owned)
+    }
+
+    /// Forgets the failures of every sink and of the checkpoint, as when the pipeline that
+    /// reported them is gone (a replica that lost the lease).
+    pub fn forget_writers(&self) {
+        self.lock().writers.clear();
+    }
+
     /// The readiness of every scope now, a scope failing for longer than `stall_after` counting
-    /// as stalled.
+    /// as stalled; likewise a sink or the checkpoint store.
     pub fn readiness(&self, stall_after: Duration) -> Readiness {
         let now = Instant::now();
         let state = self.lock();
+        let writers = state.writers.readiness(now, stall_after);
         let scopes = state
             .scopes
             .iter()
@@ -149,6 +192,7 @@ impl Health {
             .collect();
         Readiness {
             scopes,
+            writers,
             shutting_down: state.shutting_down,
         }
     }
@@ -188,24 +232,30 @@ fn short(error: &dyn Display) -> String {
     }
 }
 
-/// The readiness of the process: of each watch scope, and whether it is shutting down.
+/// The readiness of the process: of each watch scope, of each failing sink or checkpoint
+/// store, and whether it is shutting down.
 ///
-/// Its `Display` is the body of `/readyz`: `ready` or `not ready`, then one line per scope.
+/// Its `Display` is the body of `/readyz`: `ready` or `not ready`, then one line per scope,
+/// then one per failing writer (`sink file: not ready: failing since ...`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Readiness {
     /// Each registered scope, in key order.
     pub scopes: Vec<ScopeReadiness>,
+    /// Each sink or checkpoint store failing now, in name order.
+    pub writers: Vec<WriterReadiness>,
     /// Whether the process is shutting down.
     pub shutting_down: bool,
 }
 
 impl Readiness {
-    /// Ready: at least one scope, every scope ready, and not shutting down.
+    /// Ready: at least one scope, every scope ready, no writer failing for longer than
+    /// `stall_after`, and not shutting down.
     pub fn is_ready(&self) -> bool {
         !self.shutting_down
             && !self.scopes.is_empty()
             && self.scopes.iter().all(|s| s.status.is_ready())
+            && self.writers.iter().all(|w| w.status.is_ready())
     }
 }
 
@@ -228,6 +278,9 @@ impl Display for Readiness {
         }
         for s in &self.scopes {
             writeln!(f, "{}: {}", s.scope, s.status)?;
+        }
+        for w in &self.writers {
+            writeln!(f, "{}: {}", w.writer, w.status)?;
         }
         Ok(())
     }
@@ -455,6 +508,63 @@ mod tests {
             !health.readiness(STALL).is_ready(),
             "nothing registered is not ready"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sink_failing_longer_than_stall_after_is_unready_and_named() {
+        let health = established(&["events@*"]);
+        health.sink_failed(
+            "archive",
+            &"writing /data/events.jsonl: Read-only file system",
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let r = health.readiness(STALL);
+        assert!(r.is_ready(), "{r}");
+        assert!(
+            r.to_string()
+                .contains("\nsink archive: ready, retrying since "),
+            "{r}"
+        );
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let r = health.readiness(STALL);
+        assert!(!r.is_ready());
+        let body = r.to_string();
+        assert!(
+            body.starts_with("not ready\nevents@*: ready\nsink archive: not ready: failing since "),
+            "{body}"
+        );
+        assert!(
+            body.ends_with(
+                "(61s); last error: writing /data/events.jsonl: Read-only file system\n"
+            ),
+            "{body}"
+        );
+        health.sink_succeeded("archive");
+        assert!(health.readiness(STALL).is_ready());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checkpoint_saves_failing_longer_than_stall_after_are_unready() {
+        let health = established(&["events@*"]);
+        health.checkpoint_failed(&"checkpoint /state/cp.json: write failed");
+        assert_eq!(
+            health.checkpoint_error().as_deref(),
+            Some("checkpoint /state/cp.json: write failed")
+        );
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let r = health.readiness(STALL);
+        assert!(!r.is_ready());
+        assert!(
+            r.to_string()
+                .contains("\ncheckpoint: not ready: failing since "),
+            "{r}"
+        );
+        health.checkpoint_saved();
+        assert!(health.readiness(STALL).is_ready());
+        assert_eq!(health.checkpoint_error(), None);
+        health.checkpoint_failed(&"again");
+        health.forget_writers();
+        assert_eq!(health.checkpoint_error(), None);
     }
 
     #[test]

@@ -61,11 +61,13 @@ impl Checkpointer {
         match self.store.save_encoded(encoded).await {
             Ok(()) => {
                 self.metrics.checkpoint_saved(saved_at.as_second());
+                self.metrics.health().checkpoint_saved();
                 tracing::debug!(events, "checkpoint saved");
                 true
             }
             Err(error) => {
                 self.metrics.add_checkpoint_errors(1);
+                self.metrics.health().checkpoint_failed(&error);
                 tracing::error!(%error, "checkpoint save failed; will retry");
                 false
             }

@@ -213,12 +213,14 @@ async fn send_with_retry(
         let n = events.len() as u64;
         match result {
             Ok(()) => {
+                counters.send_succeeded();
                 counters.sent.fetch_add(n, Ordering::Relaxed);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.batch_events.fetch_add(n, Ordering::Relaxed);
                 return Ok(Sent::Stored);
             }
             Err(SinkError::Rejected { rejected, .. }) => {
+                counters.send_succeeded();
                 counters
                     .sent
                     .fetch_add(n.saturating_sub(rejected.len() as u64), Ordering::Relaxed);
@@ -233,6 +235,7 @@ async fn send_with_retry(
                 });
             }
             Err(error) => {
+                counters.send_failed(&error);
                 counters.retried.fetch_add(1, Ordering::Relaxed);
                 let delay = match &error {
                     SinkError::Retryable {

@@ -55,6 +55,15 @@ pub enum RunError {
     /// The pipeline stopped with an error, e.g. a sink failed fatally.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// The pipeline drained, but its final checkpoint save failed: the next start resends
+    /// what was exported since the last save.
+    #[error(
+        "the final checkpoint save failed: {error}; the next start resends every event exported since the last successful save: make the checkpoint writable"
+    )]
+    CheckpointNotSaved {
+        /// The error of the last save.
+        error: String,
+    },
     /// The pipeline stopped although no shutdown was requested.
     #[error(
         "the event stream ended although no shutdown was requested; restart the process, it resumes from the checkpoint"
@@ -138,6 +147,8 @@ async fn replicated(
     let elector = LeaderElector::new(ctx.client.clone(), config)?;
     let lease = format!("{}/{}", elector.namespace(), elector.lease_name());
     let identity = elector.identity().to_owned();
+    // A standby must know now that it could not write its archive, not when it takes over.
+    super::sinks::check_writable(&ctx.settings).await?;
     stand_by(ctx.metrics.health(), &[]);
     loop {
         ctx.metrics.set_leader(false);

@@ -203,7 +203,8 @@ impl SinkKind {
 pub struct ServerSettings {
     /// Where `/healthz`, `/readyz` and `/metrics` are served (`server.listen`).
     pub listen: SocketAddr,
-    /// How long a watch may fail before `/readyz` turns 503 (`server.stall_after_secs`).
+    /// How long a watch, a sink or the checkpoint saves may keep failing before `/readyz`
+    /// turns 503 (`server.stall_after_secs`).
     pub stall_after: Duration,
 }
 

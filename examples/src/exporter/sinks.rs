@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use event_core::{BatchLimits, CompiledFilter, Event, OccurrenceKey, Sink, SinkError};
+use event_core::{BatchLimits, BoxError, CompiledFilter, Event, OccurrenceKey, Sink, SinkError};
 use sink_cloudwatch::CloudWatchSink;
 use sink_file::FileSink;
 use sink_stdout::StdoutSink;
@@ -113,6 +113,31 @@ pub(crate) async fn build(settings: &Settings) -> Result<Vec<Built>, RunError> {
         built.push(Built { sink, route });
     }
     Ok(built)
+}
+
+/// Checks that every file sink's directory can be written, without opening its archive (that
+/// is for the replica that exports): a directory that never can be (read-only, not a
+/// directory, permission denied) stops the start-up; anything else is logged and left to the
+/// pipeline's retries.
+pub(crate) async fn check_writable(settings: &Settings) -> Result<(), RunError> {
+    for spec in &settings.sinks {
+        let SinkKind::File(config) = &spec.kind else {
+            continue;
+        };
+        let failed = |source: BoxError| RunError::Sink {
+            sink: spec.name.clone(),
+            source,
+        };
+        let sink = FileSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?;
+        match sink.check_writable().await {
+            Ok(()) => {}
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(sink = %spec.name, %error, "archive directory check failed; starting anyway, the pipeline retries")
+            }
+            Err(error) => return Err(failed(Box::new(error))),
+        }
+    }
+    Ok(())
 }
 
 async fn open(spec: &SinkSettings) -> Result<Box<dyn Sink>, RunError> {

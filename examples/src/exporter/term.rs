@@ -50,7 +50,9 @@ pub(crate) async fn export(
 ) -> Result<TermEnd, RunError> {
     match &ctx.settings.checkpoint {
         CheckpointStore::File { path } => {
-            export_with(ctx, FileCheckpointStore::new(path), shutdown, lost).await
+            let store = FileCheckpointStore::new(path);
+            check_writable(&store).await?;
+            export_with(ctx, store, shutdown, lost).await
         }
         CheckpointStore::ConfigMap { name, namespace } => {
             let namespace = namespace
@@ -58,6 +60,20 @@ pub(crate) async fn export(
                 .unwrap_or_else(|| ctx.client.default_namespace().to_owned());
             let store = ConfigMapCheckpointStore::new(ctx.client.clone(), &namespace, name);
             export_with(ctx, store, shutdown, lost).await
+        }
+    }
+}
+
+/// Stops the start-up when checkpoints can never be saved where configured (read-only, not a
+/// directory, permission denied): exporting without them would resend everything at the next
+/// start. Anything else (a full disk) is logged and left to the pipeline's retries.
+async fn check_writable(store: &FileCheckpointStore) -> Result<(), RunError> {
+    match store.check_writable().await {
+        Ok(()) => Ok(()),
+        Err(error) if error.is_unwritable() => Err(RunError::Checkpoint(error)),
+        Err(error) => {
+            tracing::warn!(%error, "checkpoint directory check failed; starting anyway, saves are retried");
+            Ok(())
         }
     }
 }
@@ -119,9 +135,18 @@ async fn export_with<S: Store + 'static>(
             // The stream lives in a task of the pipeline's own, aborted in turn: wait until it
             // is gone (its scopes told stopped), so that nothing of this term outlives it.
             let _ = tokio::time::timeout(STREAM_DROP_TIMEOUT, stream_dropped).await;
+            // Failures of this term's sinks and checkpoint say nothing about a standby.
+            ctx.metrics.health().forget_writers();
             Ok(TermEnd::Lost { scopes })
         }
         done = &mut running => match done {
+            Ok(Ok(report)) if !report.checkpoint_saved => Err(RunError::CheckpointNotSaved {
+                error: ctx
+                    .metrics
+                    .health()
+                    .checkpoint_error()
+                    .unwrap_or_else(|| "see the log above".to_owned()),
+            }),
             Ok(Ok(_report)) => Ok(TermEnd::Finished),
             Ok(Err(error)) => Err(RunError::Pipeline(error)),
             Err(join) => Err(RunError::Panicked(join.to_string())),

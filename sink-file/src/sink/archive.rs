@@ -44,6 +44,20 @@ impl Archive {
         &self.config.directory
     }
 
+    /// Creates the directory if missing, then creates, syncs (unless the policy never syncs)
+    /// and removes a probe file in it: a read-only volume or a path through a file shows here,
+    /// not at the first batch. The name starts with a dot, so that no reader takes it for an
+    /// archive file.
+    pub(crate) fn check_writable(&self) -> Result<(), FsError> {
+        self.fs.create_dir_all(self.dir())?;
+        let probe = self.dir().join(format!(
+            ".{}-probe-{}",
+            self.config.prefix,
+            std::process::id()
+        ));
+        self.fs.probe(&probe, self.config.fsync.syncs())
+    }
+
     /// Prepares the directory, once: creates it, removes what interrupted compressions left,
     /// cuts torn last lines, and opens the file to append to: the newest one when it is still
     /// within its period and size, else the next one.
@@ -51,7 +65,7 @@ impl Archive {
         if self.active.is_some() {
             return Ok(());
         }
-        self.fs.create_dir_all(self.dir())?;
+        self.check_writable()?;
         let listing = self.list()?;
         let leftovers: Vec<String> = (listing.temps.iter().cloned())
             .chain(listing.twins.iter().map(ToString::to_string))

@@ -626,3 +626,70 @@ async fn already_stored_reads_only_the_newest_files() {
         "the first file is beyond the search: {found:?}"
     );
 }
+
+#[tokio::test]
+async fn an_archive_directory_that_is_a_file_is_fatal_at_start_and_names_the_path() {
+    let h = Harness::new();
+    let archive = h.archive().join("archive");
+    std::fs::write(&archive, b"").unwrap();
+    let sink = h.sink(FileSinkConfig::new(&archive));
+    let error = sink.check_writable().await.unwrap_err();
+    assert!(matches!(error, SinkError::Fatal { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&archive.display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("mount a writable volume"), "{message}");
+    let mut sink = h.sink(FileSinkConfig::new(archive.join("below")));
+    let error = sink.health_check().await.unwrap_err();
+    assert!(matches!(error, SinkError::Fatal { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_start_up_check_probes_the_directory_and_leaves_nothing_behind() {
+    let h = Harness::new();
+    let archive = h.archive().join("archive");
+    let sink = h.sink(FileSinkConfig::new(&archive));
+    sink.check_writable().await.unwrap();
+    assert_eq!(std::fs::read_dir(&archive).unwrap().count(), 0);
+    assert_eq!(
+        h.faults.count(Op::Sync, "-probe-"),
+        1,
+        "the probe is synced"
+    );
+    h.faults
+        .fail(Op::Open, "-probe-", io::ErrorKind::ReadOnlyFilesystem, 1);
+    let mut sink = h.sink(FileSinkConfig::new(&archive));
+    let error = sink.health_check().await.unwrap_err();
+    assert!(matches!(error, SinkError::Fatal { .. }), "{error:?}");
+    assert!(error.to_string().contains("-probe-"), "{error}");
+}
+
+#[tokio::test]
+async fn a_volume_turned_read_only_or_not_a_directory_mid_run_is_fatal_a_full_disk_is_not() {
+    for (kind, fatal) in [
+        (io::ErrorKind::ReadOnlyFilesystem, true),
+        (io::ErrorKind::NotADirectory, true),
+        (io::ErrorKind::PermissionDenied, true),
+        (io::ErrorKind::StorageFull, false),
+    ] {
+        let h = Harness::new();
+        let mut sink = h.sink(h.config());
+        sink.send(&batch("a", 1)).await.unwrap();
+        h.faults.fail(Op::Sync, ".jsonl", kind, 1);
+        let error = sink.send(&batch("b", 1)).await.unwrap_err();
+        assert_eq!(
+            matches!(error, SinkError::Fatal { .. }),
+            fatal,
+            "{kind:?}: {error:?}"
+        );
+        assert_eq!(error.is_retryable(), !fatal, "{kind:?}");
+        assert!(
+            error
+                .to_string()
+                .contains(&h.archive().display().to_string()),
+            "{error}"
+        );
+    }
+}
