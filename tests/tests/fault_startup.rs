@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use event_core::Event;
 use serde_json::Value;
 use testkit::{NewEvent, Refusal, SimCluster, SimConfig};
-use tests::binary::{ExporterProcess, run_to_end};
+use tests::binary::{ExporterProcess, eks_to_cloudwatch, run_to_end};
 use tests::{assert_exactly_once, init_tracing, key, wait_until};
 
 /// A config with one stdout sink (JSON lines), a file checkpoint in `dir` and the health server
@@ -47,6 +47,8 @@ async fn fatal(dir: &Path, config: &str, kubeconfig: &Path) -> (Option<i32>, Str
     std::fs::write(&path, config).expect("config written");
     let path = path.display().to_string();
     let kubeconfig = kubeconfig.display().to_string();
+    // Built before the clock starts: the first call builds the binary.
+    eks_to_cloudwatch().await;
     let started = Instant::now();
     let (status, _, stderr) =
         run_to_end(&["--config", &path], &[("KUBECONFIG", kubeconfig.as_str())]).await;

@@ -225,7 +225,12 @@ async fn resolve_api(client: &kube::Client, choice: ApiChoice) -> Result<ApiChoi
     match client.list_api_group_resources("events.k8s.io/v1").await {
         Ok(list) if list.resources.iter().any(|r| r.name == "events") => Ok(ApiChoice::EventsV1),
         Ok(_) => Ok(ApiChoice::CoreV1),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(ApiChoice::CoreV1),
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            tracing::info!(
+                "the API server does not serve events.k8s.io/v1; watching core/v1 Events"
+            );
+            Ok(ApiChoice::CoreV1)
+        }
         Err(error) => Err(classify_request(
             "discover the Events APIs (get /apis/events.k8s.io/v1)",
             "get",
