@@ -82,7 +82,8 @@ pub enum RunError {
 ///
 /// # Errors
 ///
-/// [`RunError`] when something fails that a restart must fix.
+/// [`RunError`] when something fails that a restart must fix; it is logged once, on one line,
+/// before this returns.
 ///
 /// ```no_run
 /// # async fn demo(settings: examples::exporter::Settings) -> Result<(), examples::exporter::RunError> {
@@ -95,11 +96,13 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
 
 /// Like [`run`], until `shutdown` is cancelled.
 ///
-/// Serves `/healthz`, `/readyz` and `/metrics` on `server.listen` the whole time. Without
-/// leader election it exports at once. With it, it stands by (ready, `event_keeper_leader 0`)
-/// until it holds the Lease, then loads the checkpoint and exports; when the leadership is lost
-/// it stops the pipeline at once and stands by again; on shutdown it drains the pipeline,
-/// saves the checkpoint, then releases the Lease so that a standby takes over at once.
+/// Serves `/healthz`, `/readyz` and `/metrics` on `server.listen` the whole time. First it
+/// waits for the API server to answer discovery and a first list (unready meanwhile, retrying
+/// with backoff; see [`API_SCOPE`](super::API_SCOPE)). Without leader election it then
+/// exports. With it, it stands by (ready, `event_keeper_leader 0`) until it holds the Lease,
+/// then loads the checkpoint and exports; when the leadership is lost it stops the pipeline at
+/// once and stands by again; on shutdown it drains the pipeline, saves the checkpoint, then
+/// releases the Lease so that a standby takes over at once.
 ///
 /// # Errors
 ///
