@@ -23,7 +23,10 @@ async fn main() -> ExitCode {
     let settings = match Settings::load(&cli, &Env::system()) {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("eks_to_cloudwatch: invalid configuration: {error}");
+            eprintln!(
+                "eks_to_cloudwatch: invalid configuration: {}",
+                one_line(&error)
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -32,12 +35,29 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Err(error) = init_logging(&settings.log) {
-        eprintln!("eks_to_cloudwatch: {error}");
+        eprintln!("eks_to_cloudwatch: {}", one_line(&error));
         return ExitCode::FAILURE;
     }
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
-        // Already logged, with its fields, by `run`.
+        // Already logged, on one line, by `run`.
         Err(_) => ExitCode::FAILURE,
     }
+}
+
+/// The error on one line, its control characters shown as escapes: the file and the
+/// environment it quotes are read as they are.
+fn one_line(error: &dyn std::fmt::Display) -> String {
+    error
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

@@ -8,6 +8,8 @@
 //! expire from the API, reads the archive back and shows that every occurrence was kept, once.
 
 use std::collections::HashSet;
+use std::error::Error;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
@@ -24,7 +26,38 @@ use tokio_util::sync::CancellationToken;
 const TTL: Duration = Duration::from_secs(4);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, whatever the cause: the chain joined, control characters escaped.
+            let mut message = error.to_string();
+            let mut cause = error.source();
+            while let Some(inner) = cause {
+                let more = inner.to_string();
+                if !message.contains(&more) {
+                    message = format!("{message}: {more}");
+                }
+                cause = inner.source();
+            }
+            let line: String = message
+                .chars()
+                .flat_map(|c| {
+                    let escaped: Vec<char> = if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    };
+                    escaped
+                })
+                .collect();
+            eprintln!("quickstart: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -118,7 +151,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.checkpoint_saved,
     );
     if missing > 0 || duplicated > 0 {
-        return Err("an occurrence was lost or duplicated".into());
+        return Err(
+            "an occurrence was lost or duplicated; this is a bug: please report it with this output"
+                .into(),
+        );
     }
     eprintln!("Next: deploy it to EKS with CloudWatch Logs as the sink (see the README).");
     Ok(())

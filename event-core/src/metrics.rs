@@ -56,6 +56,11 @@ pub mod names {
     /// Seconds since the last successful checkpoint save (since start before the first one),
     /// computed when rendered.
     pub const CHECKPOINT_AGE: &str = "event_keeper_checkpoint_age_seconds";
+    /// 1 while the process waits at start for the API server to answer (discovery and a first
+    /// list), else 0.
+    pub const API_UNREACHABLE: &str = "event_keeper_api_unreachable";
+    /// Failed attempts to reach the API server at start, each followed by a backoff.
+    pub const API_START_ERRORS: &str = "event_keeper_api_start_errors_total";
 }
 
 /// Reads one value of a sink's counters.
@@ -119,6 +124,8 @@ struct Inner {
     malformed: AtomicU64,
     checkpoint_saved: AtomicI64,
     checkpoint_errors: AtomicU64,
+    api_start_errors: AtomicU64,
+    api_unreachable: AtomicBool,
     event_lag_ms: AtomicI64,
     watch_progress: AtomicI64,
     sinks: Mutex<BTreeMap<String, Arc<SinkCounters>>>,
@@ -196,6 +203,23 @@ impl Metrics {
         /// Adds to the failed checkpoint saves.
         add_checkpoint_errors, checkpoint_errors, checkpoint_errors
     );
+    counter!(
+        /// Adds to the failed attempts to reach the API server at start.
+        add_api_start_errors, api_start_errors, api_start_errors
+    );
+
+    /// Records whether the process is waiting at start for the API server (the
+    /// [`names::API_UNREACHABLE`] gauge).
+    pub fn set_api_unreachable(&self, unreachable: bool) {
+        self.inner
+            .api_unreachable
+            .store(unreachable, Ordering::Relaxed);
+    }
+
+    /// Whether the process was last recorded as waiting for the API server.
+    pub fn is_api_unreachable(&self) -> bool {
+        self.inner.api_unreachable.load(Ordering::Relaxed)
+    }
 
     /// The counters of one sink, created on first use; they report the sink's failures to
     /// [`health`](Self::health).
@@ -289,6 +313,7 @@ impl Metrics {
             (names::OBJECTS_DELETED_IN_GAP, &i.deleted_in_gap),
             (names::EVENTS_MALFORMED, &i.malformed),
             (names::CHECKPOINT_ERRORS, &i.checkpoint_errors),
+            (names::API_START_ERRORS, &i.api_start_errors),
         ];
         for (name, value) in counters {
             let _ = writeln!(
@@ -313,6 +338,10 @@ impl Metrics {
             (
                 names::LEADER,
                 f64::from(u8::from(i.leader.load(Ordering::Relaxed))),
+            ),
+            (
+                names::API_UNREACHABLE,
+                f64::from(u8::from(i.api_unreachable.load(Ordering::Relaxed))),
             ),
             (
                 names::CHECKPOINT_AGE,
@@ -413,6 +442,29 @@ mod tests {
         assert!(
             m.render_prometheus()
                 .contains("# TYPE event_keeper_checkpoint_age_seconds gauge")
+        );
+    }
+
+    #[test]
+    fn renders_the_api_start_gauge_and_its_error_count() {
+        let m = Metrics::default();
+        assert!(
+            m.render_prometheus()
+                .contains("\nevent_keeper_api_unreachable 0\n")
+        );
+        m.set_api_unreachable(true);
+        m.add_api_start_errors(3);
+        assert!(m.is_api_unreachable());
+        let text = m.render_prometheus();
+        assert!(
+            text.contains(
+                "# TYPE event_keeper_api_unreachable gauge\nevent_keeper_api_unreachable 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("event_keeper_api_start_errors_total 3"),
+            "{text}"
         );
     }
 

@@ -89,6 +89,7 @@ mod run;
 mod settings;
 mod sink_spec;
 mod sinks;
+mod startup;
 mod term;
 mod validate;
 
@@ -102,6 +103,7 @@ pub use settings::{
     StoreKind,
 };
 pub use sinks::Named;
+pub use startup::{API_SCOPE, StartupError};
 pub use validate::{
     DEFAULT_CHECKPOINT_NAME, DEFAULT_CHECKPOINT_PATH, DEFAULT_LEASE_NAME, DEFAULT_LISTEN,
     DEFAULT_SHUTDOWN_TIMEOUT,

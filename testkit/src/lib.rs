@@ -7,4 +7,6 @@ pub mod incident;
 pub mod moto;
 pub mod prometheus;
 
-pub use apiserver::{ApiGroup, EventRef, NewEvent, SimCluster, SimConfig, SimError, SimStats};
+pub use apiserver::{
+    ApiGroup, EventRef, NewEvent, Refusal, SimCluster, SimConfig, SimError, SimStats,
+};

@@ -5,6 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 use super::settings::{LogFormat, LogSettings};
 
+/// The directive that silences kube-rs's own log of each failed request.
+const KUBE_REQUEST_FAILURES: &str = "kube_client::client::builder=off";
+
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,12 +43,20 @@ pub enum LogError {
 /// # Ok(()) }
 /// ```
 pub fn init_logging(log: &LogSettings) -> Result<(), LogError> {
-    let filter = EnvFilter::builder()
+    let mut filter = EnvFilter::builder()
         .parse(&log.level)
         .map_err(|source| LogError::Level {
             level: log.level.clone(),
             source,
         })?;
+    // kube-rs logs every failed request at ERROR from its HTTP layer, without context; the
+    // exporter logs each failure itself, once, with what it was doing and what happens next
+    // (a retry at start, a re-watch). A `log.level` naming kube_client keeps full control.
+    if !log.level.contains("kube_client")
+        && let Ok(quiet) = KUBE_REQUEST_FAILURES.parse()
+    {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

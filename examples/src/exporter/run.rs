@@ -13,6 +13,7 @@ use event_core::{
 use tokio_util::sync::CancellationToken;
 
 use super::settings::Settings;
+use super::startup::{self, StartupError};
 use super::term::{self, Context, TermEnd};
 
 /// The readiness scope of a replica waiting for the Lease. It is always ready: a standby that
@@ -25,9 +26,16 @@ pub const STANDBY_SCOPE: &str = "leader-election";
 pub enum RunError {
     /// No Kubernetes client could be built.
     #[error(
-        "cannot configure the Kubernetes client: {0}; run in a pod with a service account, or point KUBECONFIG at a kubeconfig"
+        "cannot configure the Kubernetes client{}: {source}; run in a pod with a service account, or point KUBECONFIG at a kubeconfig",
+        kubeconfig.as_ref().map(|k| format!(" from KUBECONFIG={k}")).unwrap_or_default()
     )]
-    Kube(#[source] kube::Error),
+    Kube {
+        /// The `KUBECONFIG` variable, when set.
+        kubeconfig: Option<String>,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
     /// The health and metrics server could not start, or failed.
     #[error(transparent)]
     Health(#[from] HealthError),
@@ -40,6 +48,10 @@ pub enum RunError {
     /// The watch could not start.
     #[error(transparent)]
     Watch(#[from] WatchError),
+    /// The API server refused the start for a reason a restart does not fix (credentials,
+    /// RBAC, the `source` settings).
+    #[error(transparent)]
+    Startup(#[from] StartupError),
     /// A sink could not be built, or its health check failed for good.
     #[error("sink {sink} cannot start: {source}")]
     Sink {
@@ -79,7 +91,8 @@ pub enum RunError {
 ///
 /// # Errors
 ///
-/// [`RunError`] when something fails that a restart must fix.
+/// [`RunError`] when something fails that a restart must fix; it is logged once, on one line,
+/// before this returns.
 ///
 /// ```no_run
 /// # async fn demo(settings: examples::exporter::Settings) -> Result<(), examples::exporter::RunError> {
@@ -92,41 +105,83 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
 
 /// Like [`run`], until `shutdown` is cancelled.
 ///
-/// Serves `/healthz`, `/readyz` and `/metrics` on `server.listen` the whole time. Without
-/// leader election it exports at once. With it, it stands by (ready, `event_keeper_leader 0`)
-/// until it holds the Lease, then loads the checkpoint and exports; when the leadership is lost
-/// it stops the pipeline at once and stands by again; on shutdown it drains the pipeline,
-/// saves the checkpoint, then releases the Lease so that a standby takes over at once.
+/// Serves `/healthz`, `/readyz` and `/metrics` on `server.listen` the whole time. First it
+/// waits for the API server to answer discovery and a first list (unready meanwhile, retrying
+/// with backoff; see [`API_SCOPE`](super::API_SCOPE)). Without leader election it then
+/// exports. With it, it stands by (ready, `event_keeper_leader 0`) until it holds the Lease,
+/// then loads the checkpoint and exports; when the leadership is lost it stops the pipeline at
+/// once and stands by again; on shutdown it drains the pipeline, saves the checkpoint, then
+/// releases the Lease so that a standby takes over at once.
 ///
 /// # Errors
 ///
 /// As [`run`].
 pub async fn run_until(settings: Settings, shutdown: CancellationToken) -> Result<(), RunError> {
     tracing::info!(config = %settings.summary(), "starting");
+    let outcome = serve_and_export(settings, shutdown).await;
+    // The one place a fatal error is told: every path above returns it here.
+    match &outcome {
+        Ok(()) => tracing::info!("stopped"),
+        Err(error) => tracing::error!(error = %one_line(error), "stopped with an error"),
+    }
+    outcome
+}
+
+async fn serve_and_export(
+    mut settings: Settings,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
     let metrics = Metrics::default();
-    let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|source| RunError::Kube {
+            kubeconfig: std::env::var_os("KUBECONFIG")
+                .filter(|k| !k.is_empty())
+                .map(|k| k.to_string_lossy().into_owned()),
+            source,
+        })?;
     let stop_server = CancellationToken::new();
     let state = HealthState::new(metrics.clone())
         .stall_after(settings.server.stall_after)
         .shutting_down_on(shutdown.clone());
     let server = health::serve(settings.server.listen, state, stop_server.clone()).await?;
-    let ctx = Context {
-        client,
-        settings: Arc::new(settings),
-        metrics,
-    };
-    let outcome = match ctx.settings.leader_election.clone() {
-        None => alone(&ctx, &shutdown).await,
-        Some(config) => replicated(&ctx, config, &shutdown).await,
+    let outcome = match startup::wait_for_api(&client, &settings.source, &metrics, &shutdown).await
+    {
+        Ok(Some(source)) => {
+            settings.source = source;
+            let ctx = Context {
+                client,
+                settings: Arc::new(settings),
+                metrics,
+            };
+            match ctx.settings.leader_election.clone() {
+                None => alone(&ctx, &shutdown).await,
+                Some(config) => replicated(&ctx, config, &shutdown).await,
+            }
+        }
+        // Shut down while waiting for the API server: nothing was exported, nothing to save.
+        Ok(None) => Ok(()),
+        Err(error) => Err(error.into()),
     };
     stop_server.cancel();
     let served = server.wait().await;
-    match &outcome {
-        Ok(()) => tracing::info!("stopped"),
-        Err(error) => tracing::error!(%error, "stopped with an error"),
-    }
     outcome?;
     Ok(served?)
+}
+
+/// `error` and its causes on one line, each cause once and control characters escaped.
+fn one_line(error: &RunError) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    startup::printable(&text)
 }
 
 /// One replica, no election: it is the leader.

@@ -2,8 +2,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -15,6 +15,7 @@ use super::config::SimConfig;
 use super::http::{Server, bind};
 use super::new_event::{EventRef, NewEvent, bumped};
 use super::object::Body;
+use super::refusal::Refusal;
 use super::resource::{self, Resource, ResourceDef};
 use super::stats::{Counters, SimStats};
 use super::store::{Store, StoreError, WatchMsg};
@@ -48,7 +49,15 @@ pub(crate) struct Shared {
     pub served: Vec<ResourceDef>,
     pub stats: Counters,
     pub unavailable: AtomicBool,
+    pub refusal: Mutex<Option<Refusal>>,
     pub addr: SocketAddr,
+}
+
+impl Shared {
+    /// How requests are refused now, if they are.
+    pub fn refusal(&self) -> Option<Refusal> {
+        *self.refusal.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A simulated Kubernetes API server on `127.0.0.1`, speaking real HTTP to an unmodified
@@ -94,7 +103,17 @@ impl SimCluster {
     ///
     /// The error of binding the listening socket.
     pub async fn start(config: SimConfig) -> std::io::Result<SimCluster> {
-        let listener = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+        SimCluster::start_at(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+    }
+
+    /// Starts a server listening on `addr`, e.g. a port a client was pointed at before the
+    /// server came up (an API server that is not there yet at a client's start).
+    ///
+    /// # Errors
+    ///
+    /// The error of binding the listening socket.
+    pub async fn start_at(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimCluster> {
+        let listener = bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store: Store::new(config.history_window),
@@ -102,6 +121,7 @@ impl SimCluster {
             config,
             stats: Counters::default(),
             unavailable: AtomicBool::new(false),
+            refusal: Mutex::new(None),
             addr,
         });
         let root = CancellationToken::new();
@@ -279,6 +299,17 @@ impl SimCluster {
     /// completes once this is switched off (or after its retries run out).
     pub fn set_unavailable(&self, yes: bool) {
         self.shared.unavailable.store(yes, Ordering::Relaxed);
+    }
+
+    /// While `Some`, requests are refused as a real server refuses credentials it does not
+    /// accept (401, every request) or a user RBAC does not allow (403, every request for a
+    /// resource); see [`Refusal`]. `None` answers normally again.
+    pub fn set_refusal(&self, refusal: Option<Refusal>) {
+        *self
+            .shared
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = refusal;
     }
 
     /// Counters of requests and faults so far.

@@ -10,6 +10,7 @@ use super::crud;
 use super::discovery;
 use super::http::{Ctx, ResBody, error};
 use super::list;
+use super::refusal;
 use super::resource::{Route, route};
 use super::stats::bump;
 use super::status::ApiError;
@@ -96,7 +97,11 @@ pub(crate) async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Response<ResBod
     }
     let query = Query::parse(req.uri().query());
     let path = req.uri().path().to_owned();
-    let result = match (route(&ctx.shared.served, &path), req.method().clone()) {
+    let route = route(&ctx.shared.served, &path);
+    if let Err(refused) = refusal::check(ctx.shared.refusal(), &route, req.method(), &query) {
+        return error(&refused);
+    }
+    let result = match (route, req.method().clone()) {
         (Route::NotFound, _) => Err(ApiError::NoRoute),
         (Route::Collection { def, namespace }, Method::GET) => {
             if query.flag("watch") {

@@ -30,6 +30,10 @@ pub(crate) enum ApiError {
     UnsupportedMediaType(String),
     #[error("the server is currently unable to handle the request")]
     Unavailable,
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(Box<super::refusal::Forbidden>),
     #[error("{0}")]
     Internal(String),
 }
@@ -75,6 +79,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
             ApiError::Internal(_) => 500,
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden(_) => 403,
         }
     }
 
@@ -90,6 +96,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::Unavailable => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalError",
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::Forbidden(_) => "Forbidden",
         }
     }
 
@@ -101,6 +109,11 @@ impl ApiError {
                 name: &named.name,
                 group: named.group,
                 kind: named.plural,
+            }),
+            ApiError::Forbidden(forbidden) => Some(Details {
+                name: forbidden.name(),
+                group: forbidden.group(),
+                kind: forbidden.plural(),
             }),
             ApiError::NoRoute | ApiError::Unavailable => Some(Details::default()),
             _ => None,
