@@ -30,6 +30,9 @@ pub(crate) enum ApiError {
     UnsupportedMediaType(String),
     #[error("the server is currently unable to handle the request")]
     Unavailable,
+    /// A list at a resourceVersion the server has not reached, after waiting for it.
+    #[error("Timeout: Too large resource version: {requested}, current: {current}")]
+    TooLargeResourceVersion { requested: u64, current: u64 },
     #[error("{0}")]
     Internal(String),
 }
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => 405,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
+            ApiError::TooLargeResourceVersion { .. } => 504,
             ApiError::Internal(_) => 500,
         }
     }
@@ -89,6 +93,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::Unavailable => "ServiceUnavailable",
+            ApiError::TooLargeResourceVersion { .. } => "Timeout",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -101,8 +106,17 @@ impl ApiError {
                 name: &named.name,
                 group: named.group,
                 kind: named.plural,
+                ..Details::default()
             }),
             ApiError::NoRoute | ApiError::Unavailable => Some(Details::default()),
+            // kube-apiserver's `NewTimeoutError` with no retry hint: no retryAfterSeconds.
+            ApiError::TooLargeResourceVersion { .. } => Some(Details {
+                causes: &[Cause {
+                    reason: "ResourceVersionTooLarge",
+                    message: "Too large resource version",
+                }],
+                ..Details::default()
+            }),
             _ => None,
         }
     }
@@ -170,6 +184,15 @@ struct Details<'a> {
     group: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     kind: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    causes: &'a [Cause],
+}
+
+/// `metav1.StatusCause`: why a request failed, in machine-readable form.
+#[derive(Serialize)]
+struct Cause {
+    reason: &'static str,
+    message: &'static str,
 }
 
 /// `metav1.Status` in Go's field order.
