@@ -36,6 +36,9 @@ pub mod names {
     pub const WATCH_RELISTS: &str = "event_keeper_watch_relists_total";
     /// 410 Gone answers: the history the watch wanted was compacted.
     pub const WATCH_GONE: &str = "event_keeper_watch_gone_total";
+    /// Watch scopes whose saved resume point was ahead of the cluster's current resourceVersion
+    /// (an etcd restore, a checkpoint from another cluster, a hand edit), relisted from scratch.
+    pub const CHECKPOINT_AHEAD: &str = "event_keeper_checkpoint_ahead_total";
     /// Events changed while the watch could not resume, exported in their latest state.
     pub const EVENTS_COALESCED: &str = "event_keeper_events_coalesced_total";
     /// Watched objects found deleted by a relist (absent from it, their deletion not seen while
@@ -119,6 +122,7 @@ struct Inner {
     relists: AtomicU64,
     established: AtomicU64,
     gone: AtomicU64,
+    checkpoint_ahead: AtomicU64,
     coalesced: AtomicU64,
     deleted_in_gap: AtomicU64,
     malformed: AtomicU64,
@@ -186,6 +190,10 @@ impl Metrics {
     counter!(
         /// Adds to the 410 Gone answers.
         add_gone, gone, gone
+    );
+    counter!(
+        /// Adds to the scopes whose saved resume point was ahead of the cluster.
+        add_checkpoint_ahead, checkpoint_ahead, checkpoint_ahead
     );
     counter!(
         /// Adds to the events exported coalesced after a relist.
@@ -309,6 +317,7 @@ impl Metrics {
             (names::WATCH_RELISTS, &i.relists),
             (names::WATCHES_ESTABLISHED, &i.established),
             (names::WATCH_GONE, &i.gone),
+            (names::CHECKPOINT_AHEAD, &i.checkpoint_ahead),
             (names::EVENTS_COALESCED, &i.coalesced),
             (names::OBJECTS_DELETED_IN_GAP, &i.deleted_in_gap),
             (names::EVENTS_MALFORMED, &i.malformed),

@@ -4,7 +4,12 @@
 //! the server lacks the new API; never both, since they are two views of the same objects) for
 //! all namespaces or for a set of them. Each scope runs in two steps:
 //!
-//! 1. **Resume.** With a resume point in the [`Ledger`](crate::checkpoint::Ledger), watch from it directly through `Api`
+//! 1. **Resume.** With a resume point in the [`Ledger`](crate::checkpoint::Ledger), first
+//!    check that the cluster has reached it, with a quorum list of one item (the one extra
+//!    request per scope at start). A point ahead of the cluster (an etcd restore, a checkpoint
+//!    from another cluster, a hand edit: a real server would answer the watch with silence) is
+//!    warned about, counted in `event_keeper_checkpoint_ahead_total` and replaced by a relist
+//!    from scratch. Otherwise watch from it directly through `Api`
 //!    (kube-rs's watcher cannot start from a saved resourceVersion): the server replays every
 //!    change since, and the ledger skips what was already exported. Timeouts and connection
 //!    errors re-watch from the last seen resourceVersion, with jittered backoff.
@@ -45,6 +50,7 @@
 //! established (a list completed or a resumed watch connected), when it fails, and when the API
 //! server answers it again; see [`health`](crate::health).
 
+mod ahead;
 mod answered;
 mod event_object;
 mod kind;

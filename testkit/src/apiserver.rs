@@ -15,6 +15,10 @@
 //! - **Watches:** replay after `resourceVersion=N` from a bounded history (ERROR 410 "too old
 //!   resource version" when `N` is older), synthetic ADDED without one, `timeoutSeconds`,
 //!   BOOKMARKs, `sendInitialEvents=true` streaming lists.
+//! - **A resourceVersion from the future** (a checkpoint older than an etcd restore): a watch
+//!   from it answers 200 and stays silent until `timeoutSeconds`; a list at it waits
+//!   [`too_large_wait`](SimConfig::too_large_wait) (3 s) and answers 504 `Timeout: Too large
+//!   resource version`, as `fixtures/real-cluster/resource-version-too-large.md` recorded.
 //! - **One global resourceVersion**; a deletion gets a new one, and a TTL sweep deletes all
 //!   expired events at one shared resourceVersion.
 //! - **Faults:** [`compact`](SimCluster::compact), [`force_watch_410`](SimCluster::force_watch_410),
@@ -31,8 +35,7 @@
 //! gzip, no HTTP/2; `fieldSelector` covers `metadata.name`/`metadata.namespace` and the event
 //! fields the real server indexes, `labelSelector` only its equality forms (set-based
 //! selectors are ignored); selectors do not turn an update that leaves the selection into
-//! DELETED; a list for a resourceVersion newer than the server's is served at the current one
-//! instead of waiting; subresources (`/status`), `deletecollection`, server-side apply field
+//! DELETED; subresources (`/status`), `deletecollection`, server-side apply field
 //! ownership and strategic-merge list semantics are absent; non-event objects are written
 //! with sorted keys rather than Go's field order.
 

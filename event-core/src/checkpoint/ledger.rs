@@ -10,6 +10,10 @@ use super::state::{CheckpointView, FORMAT_VERSION};
 use super::uid::Uid;
 use super::{Checkpoint, EncodedCheckpoint, SeenEvent};
 
+mod ahead;
+
+use ahead::Suspect;
+
 /// Settings of a [`Ledger`].
 ///
 /// | setting | default | meaning |
@@ -82,6 +86,12 @@ struct State {
     dispatched: Option<u64>,
     /// The newest resourceVersion offered by any source.
     newest_offered: Option<u64>,
+    /// Sources whose saved resume point was ahead of the cluster (see [`ahead`]); they relist
+    /// from scratch and trust only exact occurrences of the checkpoint.
+    distrusted: Vec<Arc<str>>,
+    /// Events the checkpoint held as exported when a saved resume point turned out to be ahead
+    /// of the cluster: the exported resourceVersion stands for that one occurrence only.
+    suspects: Map<Uid, Suspect>,
 }
 
 #[derive(Debug, Clone)]
@@ -397,6 +407,7 @@ impl Ledger {
             Phase::Watch => src.resume_point(),
         };
         let covered = floor.is_some_and(|f| rv <= f);
+        let distrusted = state.distrusted.contains(source);
         let fresh = !covered
             && match state.events.get_mut(&uid) {
                 Some(entry) if entry.emitted >= rv => false,
@@ -406,7 +417,9 @@ impl Ledger {
                     entry.source = Some(source.clone());
                     true
                 }
+                None if ahead::suspect_holds(&state.suspects, &uid, rv, distrusted) => false,
                 None => {
+                    state.suspects.remove(&uid);
                     state.events.insert(
                         uid.clone(),
                         Entry {
@@ -454,19 +467,15 @@ impl Ledger {
     ///
     /// A source without a resume point of its own (a namespace newly added to the watch) falls
     /// back to that of the all-namespaces source of the same kind, which saw all of it.
+    ///
+    /// A source whose saved resume point was ahead of the cluster relists from scratch.
     pub(crate) fn begin_list(&self, source: &Arc<str>) {
         let mut state = self.lock();
-        let own = state
-            .sources
-            .get(source)
-            .and_then(SourceState::resume_point);
-        let floor = own.or_else(|| {
-            let (kind, namespace) = source.split_once('@')?;
-            (namespace != "*")
-                .then(|| state.sources.get(format!("{kind}@*").as_str()))
-                .flatten()
-                .and_then(SourceState::resume_point)
-        });
+        let floor = if state.distrusted.contains(source) {
+            None
+        } else {
+            list_floor(&state, source)
+        };
         let src = state.sources.entry(source.clone()).or_default();
         src.listing_max = Some(0);
         src.list_floor = floor;
@@ -575,6 +584,7 @@ impl Ledger {
             };
             e.pending() || (!e.covered_by(point) && e.last_seen >= horizon)
         });
+        state.suspects.retain(|_, s| s.last_seen >= horizon);
         // A list of a large cluster fills the map until its resume point covers the events;
         // without this the emptied table keeps its size (about 9 MB per 100,000 events).
         if state.events.capacity() > 4 * state.events.len() + MIN_RETAINED_CAPACITY {
@@ -582,6 +592,28 @@ impl Ledger {
         }
         resume
     }
+}
+
+/// The version below which a relist of `source` has seen everything: its own resume point, or
+/// for a namespace newly watched, that of the all-namespaces source of the same kind.
+fn list_floor(state: &State, source: &str) -> Option<u64> {
+    let own = state
+        .sources
+        .get(source)
+        .and_then(SourceState::resume_point);
+    own.or_else(|| {
+        state
+            .sources
+            .get(all_namespaces_of(source)?.as_str())
+            .and_then(SourceState::resume_point)
+    })
+}
+
+/// `kind@*` for a source `kind@namespace`; `None` for one of all namespaces or a cluster-scoped
+/// kind.
+fn all_namespaces_of(source: &str) -> Option<String> {
+    let (kind, namespace) = source.split_once('@')?;
+    (namespace != "*").then(|| format!("{kind}@*"))
 }
 
 /// What a checkpoint records of the tracked events: those some occurrence of which every sink

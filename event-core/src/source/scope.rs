@@ -60,7 +60,11 @@ pub(super) type GapStart = Option<u64>;
 
 impl<K: WatchedKind> Scope<K> {
     pub(super) async fn run(self) {
-        let gap = match self.ledger.resume_point(&self.key) {
+        let resume = match self.trusted_resume_point().await {
+            Ok(resume) => resume,
+            Err(Stopped) => return,
+        };
+        let gap = match resume {
             Some(rv) => match self.resume_from(rv).await {
                 Ok(gap) => gap,
                 Err(Stopped) => return,

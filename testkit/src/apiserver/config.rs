@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+/// How long kube-apiserver's watch cache waits to catch up with a requested resourceVersion
+/// before answering "Too large resource version" (`blockTimeout` in its cacher; about 3 s in
+/// the recording `fixtures/real-cluster/resource-version-too-large.md`).
+const TOO_LARGE_WAIT: Duration = Duration::from_secs(3);
+
 /// How a [`SimCluster`](super::SimCluster) behaves.
 ///
 /// | setting | default | meaning |
@@ -12,6 +17,7 @@ use std::time::Duration;
 /// | [`bookmark_interval`](Self::bookmark_interval) | 1 s | BOOKMARKs to watches that allow them |
 /// | [`max_page_size`](Self::max_page_size) | `None` | cap on a list's `limit` |
 /// | [`serve_events_v1`](Self::serve_events_v1) | `true` | whether `events.k8s.io/v1` exists |
+/// | [`too_large_wait`](Self::too_large_wait) | 3 s | wait before a list ahead of the server answers 504 |
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,6 +52,10 @@ pub struct SimConfig {
     /// Whether the server has the `events.k8s.io/v1` API; `false` mimics a server with only
     /// core/v1 Events (discovery leaves the group out and its URLs answer 404).
     pub serve_events_v1: bool,
+    /// How long a list at a resourceVersion the server has not reached waits for it before
+    /// answering 504 `Timeout: Too large resource version` (kube-apiserver waits about 3 s).
+    /// Tests that provoke the answer on purpose may shorten it; the default is the real one.
+    pub too_large_wait: Duration,
 }
 
 impl Default for SimConfig {
@@ -57,6 +67,7 @@ impl Default for SimConfig {
             bookmark_interval: Some(Duration::from_secs(1)),
             max_page_size: None,
             serve_events_v1: true,
+            too_large_wait: TOO_LARGE_WAIT,
         }
     }
 }
@@ -95,6 +106,12 @@ impl SimConfig {
     /// Sets [`serve_events_v1`](Self::serve_events_v1).
     pub fn serve_events_v1(mut self, yes: bool) -> Self {
         self.serve_events_v1 = yes;
+        self
+    }
+
+    /// Sets [`too_large_wait`](Self::too_large_wait).
+    pub fn too_large_wait(mut self, wait: Duration) -> Self {
+        self.too_large_wait = wait;
         self
     }
 }

@@ -1,5 +1,14 @@
 //! LIST: `limit`/`continue` pagination over a consistent snapshot, `resourceVersion` and
 //! `resourceVersionMatch`, selectors, and the List envelope kube-apiserver writes.
+//!
+//! A list at a resourceVersion the server has not reached waits for it, then answers 504
+//! `Timeout: Too large resource version` as kube-apiserver does (recorded in
+//! `fixtures/real-cluster/resource-version-too-large.md` for `NotOlderThan` and for no
+//! `resourceVersionMatch`). `Exact` and a continue token from ahead are not in the recording;
+//! they take the same answer, which is where kube-apiserver's check for a requested version
+//! sends every read ahead of its store.
+
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use hyper::{Response, StatusCode};
@@ -30,8 +39,9 @@ struct ListMeta {
 /// # Errors
 ///
 /// 400 for a malformed parameter or token, 410 Expired for a continue token or exact
-/// resourceVersion older than the history kept.
-pub(crate) fn serve(
+/// resourceVersion older than the history kept, 504 for one the server has not reached within
+/// [`too_large_wait`](crate::SimConfig::too_large_wait).
+pub(crate) async fn serve(
     ctx: &Ctx,
     def: ResourceDef,
     namespace: Option<&str>,
@@ -67,6 +77,13 @@ pub(crate) fn serve(
             _ => (ReadAt::Latest, None),
         }
     };
+    let requested = match at {
+        ReadAt::Latest => query.number("resourceVersion")?,
+        ReadAt::Exact(rv) | ReadAt::Continue(rv) => Some(rv),
+    };
+    if let Some(requested) = requested {
+        wait_for(ctx, requested).await?;
+    }
     let page = shared
         .store
         .list(def.resource, namespace, at, after.as_ref(), limit, &|s| {
@@ -103,6 +120,30 @@ pub(crate) fn serve(
     }
     body.put_slice(b"]}");
     Ok(json(StatusCode::OK, Bytes::from(body)))
+}
+
+/// How often a list ahead of the server looks whether the server has caught up.
+const CATCH_UP_POLL: Duration = Duration::from_millis(10);
+
+/// Waits until the server has reached `requested`, for at most the configured wait.
+///
+/// # Errors
+///
+/// [`ApiError::TooLargeResourceVersion`] when it has not by then.
+async fn wait_for(ctx: &Ctx, requested: u64) -> Result<(), ApiError> {
+    let shared = &ctx.shared;
+    let deadline = tokio::time::Instant::now() + shared.config.too_large_wait;
+    loop {
+        let current = shared.store.rv();
+        if current >= requested {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bump(&shared.stats.list_too_large);
+            return Err(ApiError::TooLargeResourceVersion { requested, current });
+        }
+        tokio::time::sleep(CATCH_UP_POLL.min(shared.config.too_large_wait)).await;
+    }
 }
 
 fn internal(e: serde_json::Error) -> ApiError {

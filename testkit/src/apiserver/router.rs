@@ -107,7 +107,7 @@ pub(crate) async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Response<ResBod
             if query.flag("watch") {
                 watch::serve(ctx, def, namespace, &query)
             } else {
-                list::serve(ctx, def, namespace.as_deref(), &query)
+                list::serve(ctx, def, namespace.as_deref(), &query).await
             }
         }
         (Route::Collection { def, namespace }, Method::POST) => {

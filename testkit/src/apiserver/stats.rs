@@ -37,6 +37,8 @@ stats! {
     list_pages,
     /// List requests answered 410 Expired (compacted continue token or resourceVersion).
     list_410s,
+    /// List requests answered 504 because their resourceVersion is ahead of the server's.
+    list_too_large,
     /// Single-object GETs.
     gets,
     /// Creates, updates, patches and deletes over HTTP.

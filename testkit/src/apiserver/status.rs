@@ -34,6 +34,9 @@ pub(crate) enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(Box<super::refusal::Forbidden>),
+    /// A list at a resourceVersion the server has not reached, after waiting for it.
+    #[error("Timeout: Too large resource version: {requested}, current: {current}")]
+    TooLargeResourceVersion { requested: u64, current: u64 },
     #[error("{0}")]
     Internal(String),
 }
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => 405,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
+            ApiError::TooLargeResourceVersion { .. } => 504,
             ApiError::Internal(_) => 500,
             ApiError::Unauthorized => 401,
             ApiError::Forbidden(_) => 403,
@@ -95,6 +99,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::Unavailable => "ServiceUnavailable",
+            ApiError::TooLargeResourceVersion { .. } => "Timeout",
             ApiError::Internal(_) => "InternalError",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
@@ -109,13 +114,23 @@ impl ApiError {
                 name: &named.name,
                 group: named.group,
                 kind: named.plural,
+                ..Details::default()
             }),
             ApiError::Forbidden(forbidden) => Some(Details {
                 name: forbidden.name(),
                 group: forbidden.group(),
                 kind: forbidden.plural(),
+                ..Details::default()
             }),
             ApiError::NoRoute | ApiError::Unavailable => Some(Details::default()),
+            // kube-apiserver's `NewTimeoutError` with no retry hint: no retryAfterSeconds.
+            ApiError::TooLargeResourceVersion { .. } => Some(Details {
+                causes: &[Cause {
+                    reason: "ResourceVersionTooLarge",
+                    message: "Too large resource version",
+                }],
+                ..Details::default()
+            }),
             _ => None,
         }
     }
@@ -183,6 +198,15 @@ struct Details<'a> {
     group: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     kind: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    causes: &'a [Cause],
+}
+
+/// `metav1.StatusCause`: why a request failed, in machine-readable form.
+#[derive(Serialize)]
+struct Cause {
+    reason: &'static str,
+    message: &'static str,
 }
 
 /// `metav1.Status` in Go's field order.

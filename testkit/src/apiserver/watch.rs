@@ -46,7 +46,11 @@ struct Options {
 /// # Errors
 ///
 /// 400 for a malformed parameter. A too old resourceVersion is not an error here: as the real
-/// server does, the watch answers 200 and sends an ERROR event.
+/// server does, the watch answers 200 and sends an ERROR event. Nor is one the server has not
+/// reached (after an etcd restore): as recorded in
+/// `fixtures/real-cluster/resource-version-too-large.md`, the watch answers 200 and sends
+/// nothing at all (no event, no BOOKMARK, no ERROR) until `timeoutSeconds` ends it, unless the
+/// server reaches that resourceVersion first; then it sends the changes after it.
 pub(crate) fn serve(
     ctx: &Ctx,
     def: ResourceDef,
@@ -144,9 +148,14 @@ async fn run(ctx: Ctx, options: Options, mut sub: Subscription, tx: mpsc::Sender
             () = tx.closed() => return,
             () = sleep_until(deadline) => return,
             () = tick(&mut ticker) => {
-                let Some(rv) = ctx.shared.store.bookmark_rv(&sub.rx) else { continue };
+                // A watch from a resourceVersion the server has not reached gets nothing, not
+                // even a BOOKMARK, until the server gets there (see `serve`).
+                let Some(rv) = ctx.shared.store.bookmark_rv(&sub.rx).filter(|rv| *rv >= sub.rv)
+                else {
+                    continue;
+                };
                 bump(&stats.bookmarks);
-                bookmark_line(def, rv.max(sub.rv), false)
+                bookmark_line(def, rv, false)
             }
             msg = sub.rx.recv() => match msg {
                 None => return,
