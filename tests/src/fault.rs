@@ -272,6 +272,13 @@ impl Figures {
     }
 }
 
+/// Whether a checkpoint (the JSON a file or ConfigMap store holds) has a resume point above 0
+/// for the Events watch: a run killed after that resumes its watch instead of listing again.
+pub fn has_resume_point(checkpoint_json: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(checkpoint_json)
+        .is_ok_and(|c| c["resume"]["events@*"].as_u64().is_some_and(|rv| rv > 0))
+}
+
 /// The keys of `made`.
 pub fn keys(made: &[EventRef]) -> Vec<OccurrenceKey> {
     made.iter().map(key).collect()

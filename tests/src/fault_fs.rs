@@ -1,7 +1,7 @@
 //! A small file system that can be filled, for the disk-full fault tests: a tmpfs mounted on a
 //! temporary directory. Mounting needs root (or `CAP_SYS_ADMIN`), as in CI and the developer
-//! machines here; elsewhere [`Tmpfs::mount`] returns `None` and the tests say they were
-//! skipped. The file sink's own fault seam (`sink-file/src/fs.rs`) is private to its unit
+//! machines here; elsewhere [`Tmpfs::mount_or_skip`] fails the test in CI and says it skipped
+//! outside CI (see [`crate::skip`]). The file sink's own fault seam (`sink-file/src/fs.rs`) is private to its unit
 //! tests, which cover partial writes and failed syncs one by one.
 
 use std::io::Write;
@@ -31,6 +31,54 @@ impl Tmpfs {
             .status()
             .ok()?;
         status.success().then_some(Tmpfs { dir })
+    }
+
+    /// Mounts a tmpfs as [`mount`](Self::mount) does; when that is impossible, fails `test` in
+    /// CI and returns `None` elsewhere, saying that `test` was skipped and why
+    /// ([`crate::skip::skip`]).
+    ///
+    /// # Panics
+    ///
+    /// In CI when no tmpfs can be mounted.
+    pub fn mount_or_skip(test: &str, size: &str) -> Option<Tmpfs> {
+        match Tmpfs::try_mount(size) {
+            Ok(tmpfs) => Some(tmpfs),
+            Err(why) => {
+                crate::skip::skip(
+                    test,
+                    &format!(
+                        "cannot mount a {size} tmpfs ({why}); run the tests as root or with CAP_SYS_ADMIN"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Mounts a tmpfs as [`mount`](Self::mount) does; the error says why it could not (what
+    /// `mount` printed, or why it did not run).
+    pub fn try_mount(size: &str) -> Result<Tmpfs, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
+        let output = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("could not run mount: {e}"))?;
+        if output.status.success() {
+            Ok(Tmpfs { dir })
+        } else {
+            Err(format!(
+                "mount exited with {}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
     }
 
     /// The mount point.

@@ -22,6 +22,7 @@ pub mod binary;
 
 pub mod fault;
 pub mod fault_fs;
+pub mod skip;
 
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_tracing() {

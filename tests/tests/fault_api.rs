@@ -1,6 +1,7 @@
 //! API faults under churn: API server restarts, watch connections cut mid-line, 503 periods,
 //! forced 410s on the watch and on a list's continue token, and a downtime longer than the
-//! history window. Within the window nothing is lost or duplicated; across a gap the latest
+//! history window after a crash (`kill -9` of the real `eks_to_cloudwatch` binary amid a cut
+//! watch and 503s). Within the window nothing is lost or duplicated; across a gap the latest
 //! state of every event arrives exactly once and the coalesced updates are counted.
 //!
 //! `SimCluster::drop_connections` writes half a JSON line and closes the connection without the
@@ -11,7 +12,8 @@ use std::time::Duration;
 
 use event_core::{EventStreamConfig, OccurrenceKey};
 use testkit::{NewEvent, SimCluster, SimConfig};
-use tests::fault::{Churn, Figures, keys, settle};
+use tests::binary::ExporterProcess;
+use tests::fault::{Churn, Figures, archive_keys, has_resume_point, keys, settle};
 use tests::{Exporter, init_tracing};
 
 fn stored_by(
@@ -176,7 +178,7 @@ async fn forced_410s_on_the_watch_and_on_a_list_continue_token_deliver_every_lat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_downtime_longer_than_the_history_window_delivers_every_latest_state_once() {
+async fn a_crash_then_a_downtime_longer_than_the_history_window_delivers_every_latest_state_once() {
     init_tracing();
     // etcd keeps about five minutes of changes; this server keeps the last 300.
     let cluster = Arc::new(
@@ -184,13 +186,50 @@ async fn a_downtime_longer_than_the_history_window_delivers_every_latest_state_o
             .await
             .unwrap(),
     );
-    let mut exporter = Exporter::new();
-    exporter.start(&cluster, EventStreamConfig::default()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let checkpoint = dir.path().join("checkpoint.json");
+    let archive = dir.path().join("archive");
+    let config = format!(
+        "cluster: fault-api-{pid}\n\
+         checkpoint:\n  store: file\n  path: {checkpoint}\n  interval_secs: 0.2\n\
+         sinks:\n\
+         \x20 - type: file\n    directory: {archive}\n\
+         pipeline:\n  max_batch_wait_secs: 0.1\n  shutdown_timeout_secs: 5\n  sink_timeout_secs: 40\n\
+         server:\n  listen: 127.0.0.1:0\n\
+         log:\n  format: json\n  level: info\n",
+        pid = std::process::id(),
+        checkpoint = checkpoint.display(),
+        archive = archive.display(),
+    );
+    // One event before the first run, and the churn only once a resume point is saved: the
+    // restart then resumes from a saved resourceVersion, which the downtime compacts away.
+    let early = tests::key(
+        &cluster.create_event(NewEvent::new("payments", "Scheduled").regarding("Pod", "early")),
+    );
+    let mut exporter = ExporterProcess::start(&config, &kubeconfig, &[]).await;
+    exporter.wait_for_readyz(200, Duration::from_secs(30)).await;
+    tests::wait_until(
+        "a first checkpoint with a resume point",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&checkpoint).is_ok_and(|c| has_resume_point(&c)),
+    )
+    .await;
     let churn = Churn::start(cluster.clone(), "down", Duration::from_millis(5));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    // A crash, then a downtime in which far more than 300 changes are made.
-    exporter.kill();
+    // The crash comes amid API faults: the watch is cut mid-line and the server answers 503
+    // when the process is killed (`kill -9`: no final checkpoint, no drain).
+    cluster.drop_connections();
+    cluster.set_unavailable(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    exporter.kill().await;
+    cluster.set_unavailable(false);
+    // Then a downtime in which far more than 300 changes are made, and the API server restarts.
     let before = churn.made();
+    cluster.stop().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.restart().await;
     tests::wait_until(
         "the churn to outrun the history window",
         Duration::from_secs(20),
@@ -198,35 +237,54 @@ async fn a_downtime_longer_than_the_history_window_delivers_every_latest_state_o
     )
     .await;
     let while_down = churn.made() - before;
-    exporter.start(&cluster, EventStreamConfig::default()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let made = keys(&churn.stop().await);
+    // The fast churn stops before the restart: at its pace the 300 changes the server keeps
+    // last well under a second, and the relist's own watch must start within them. A slower
+    // one goes on across the restart.
+    let mut made = vec![early];
+    made.extend(keys(&churn.stop().await));
+    let churn = Churn::start(cluster.clone(), "after", Duration::from_millis(40));
+    let mut exporter = ExporterProcess::start(&config, &kubeconfig, &[]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    made.extend(keys(&churn.stop().await));
     let stored = settle(
-        "the latest state of every event after the long downtime",
+        "the latest state of every event after the crash and the long downtime",
         &made,
         false,
         Duration::from_secs(30),
-        stored_by(&exporter),
+        || std::future::ready(archive_keys(&archive).0),
     )
     .await;
-    let figures = Figures::count_coalescing("downtime_beyond_history", &stored, &made)
-        .with("changes_while_down", while_down)
-        .with("gone_reported", exporter.metrics.gone())
-        .with("coalesced_reported", exporter.metrics.coalesced());
-    figures.print().assert_clean();
-    assert_eq!(
-        exporter.metrics.gone(),
-        1,
-        "the resume point had been compacted"
+    let metric = |series: &'static str| {
+        let exporter = &exporter;
+        async move { exporter.metric(series).await.unwrap_or(0.0) as u64 }
+    };
+    let gone = metric("event_keeper_watch_gone_total").await;
+    let coalesced = metric("event_keeper_events_coalesced_total").await;
+    let skips = metric("event_keeper_events_already_stored_total{sink=\"file\"}").await;
+    exporter.terminate();
+    let status = exporter.wait(Duration::from_secs(20)).await;
+    assert!(
+        status.success(),
+        "graceful exit: {status}\n{}",
+        exporter.logs()
     );
+    let figures = Figures::count_coalescing("crash_then_downtime_beyond_history", &stored, &made)
+        .with("kills", 1)
+        .with("changes_while_down", while_down)
+        .with("gone_reported", gone)
+        .with("coalesced_reported", coalesced)
+        .with("already_stored_skips", skips)
+        .with("unreadable_lines", archive_keys(&archive).1);
+    figures.print().assert_clean();
+    assert_eq!(gone, 1, "the resume point had been compacted");
     assert!(
         figures.coalesced_updates > 0,
         "updates in the gap were coalesced"
     );
     assert!(
-        figures.coalesced_events as u64 <= exporter.metrics.coalesced(),
+        figures.coalesced_events as u64 <= coalesced,
         "{}",
         figures.line()
     );
-    exporter.stop().await;
+    assert_eq!(archive_keys(&archive).1, 0, "no torn line left");
 }
