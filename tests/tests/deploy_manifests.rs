@@ -399,6 +399,29 @@ fn check_deployment(m: &Manifests) -> Findings {
             .any(|v| str_at(v, &["mountPath"]) == Some("/etc/event-keeper")),
         || "config.yaml is not mounted at /etc/event-keeper".into(),
     );
+    // The root filesystem is read-only: every path the exporter writes must be on a writable
+    // mount, or a file sink or checkpoint file fails at its first write.
+    let writable: Vec<&str> = seq(at(container, &["volumeMounts"]))
+        .iter()
+        .filter(|v| at(v, &["readOnly"]).and_then(Value::as_bool) != Some(true))
+        .filter_map(|v| str_at(v, &["mountPath"]))
+        .collect();
+    let mut written: Vec<String> = seq(at(&config, &["sinks"]))
+        .iter()
+        .filter(|s| str_at(s, &["type"]) == Some("file"))
+        .filter_map(|s| str_at(s, &["directory"]).map(|d| format!("{}/", d.trim_end_matches('/'))))
+        .collect();
+    if str_at(&config, &["checkpoint", "store"]) == Some("file") {
+        written.extend(str_at(&config, &["checkpoint", "path"]).map(str::to_owned));
+    }
+    for path in &written {
+        f.require(
+            writable
+                .iter()
+                .any(|m| path.starts_with(&format!("{}/", m.trim_end_matches('/')))),
+            || format!("{path} is written but on no writable volume mount ({writable:?})"),
+        );
+    }
     for (path, want) in [
         (["requests", "cpu"], "50m"),
         (["requests", "memory"], "32Mi"),

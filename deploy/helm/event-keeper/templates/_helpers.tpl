@@ -107,6 +107,29 @@ persistentvolumeclaims: ""
 {{- fail (printf "config.%s is filled in by the chart; set the top-level `%s` value instead" $key $value) }}
 {{- end }}
 {{- end }}
+{{- if .Values.checkpoint.existingClaim }}
+{{- fail "checkpoint.existingClaim has moved to persistence.existingClaim (the volume now holds file sink archives too)" }}
+{{- end }}
+{{- $mount := trimSuffix "/" .Values.persistence.mountPath }}
+{{- if and (eq .Values.checkpoint.store "file") (not (hasPrefix (printf "%s/" $mount) .Values.checkpoint.path)) }}
+{{- fail (printf "checkpoint.path: %q is not under persistence.mountPath %q, the only writable volume" .Values.checkpoint.path $mount) }}
+{{- end }}
+{{- range $i, $sink := (.Values.config.sinks | default list) }}
+{{- if eq ($sink.type | default "") "file" }}
+{{- if not (hasPrefix (printf "%s/" $mount) (printf "%s/" (trimSuffix "/" ($sink.directory | default "")))) }}
+{{- fail (printf "config.sinks[%d].directory: %q is not under persistence.mountPath %q, the only writable volume" $i ($sink.directory | default "") $mount) }}
+{{- end }}
+{{- if and (gt $replicas 1) (not $.Values.persistence.existingClaim) }}
+{{- fail (printf "config.sinks[%d] is a file sink and replicaCount > 1: set persistence.existingClaim to a ReadWriteMany claim, or each replica keeps its own archive" $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.persistence.create .Values.persistence.existingClaim }}
+{{- fail "persistence.create and persistence.existingClaim exclude each other" }}
+{{- end }}
+{{- if and .Values.persistence.create (gt $replicas 1) (not (has "ReadWriteMany" .Values.persistence.accessModes)) }}
+{{- fail "persistence.create with replicaCount > 1 needs ReadWriteMany in persistence.accessModes: the replicas share the volume" }}
+{{- end }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.service.enabled) }}
 {{- fail "serviceMonitor.enabled needs service.enabled" }}
 {{- end }}
@@ -136,5 +159,22 @@ persistentvolumeclaims: ""
 {{- if not (has $key $order) }}
 {{ dict $key (get $cfg $key) | toYaml }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the data volume is needed: a checkpoint file or a file sink. */}}
+{{- define "event-keeper.needsData" -}}
+{{- $needs := eq .Values.checkpoint.store "file" }}
+{{- range (.Values.config.sinks | default list) }}
+{{- if eq (.type | default "") "file" }}{{ $needs = true }}{{ end }}
+{{- end }}
+{{- $needs }}
+{{- end }}
+
+{{- define "event-keeper.dataClaimName" -}}
+{{- if .Values.persistence.existingClaim }}
+{{- .Values.persistence.existingClaim }}
+{{- else if .Values.persistence.create }}
+{{- printf "%s-data" (include "event-keeper.fullname" .) }}
 {{- end }}
 {{- end }}
