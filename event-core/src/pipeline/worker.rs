@@ -186,6 +186,7 @@ async fn send_with_retry(
 ) -> Result<Sent, PipelineError> {
     let mut backoff = Backoff::sink();
     loop {
+        let started = std::time::Instant::now();
         let result = match tokio::time::timeout(config.sink_timeout, sink.send(events)).await {
             Ok(result) => result,
             // The call was cut short while the request may have been on its way.
@@ -194,9 +195,11 @@ async fn send_with_retry(
                 elapsed,
             )),
         };
+        counters.observe_request(started.elapsed());
         let n = events.len() as u64;
         match result {
             Ok(()) => {
+                counters.observe_stored(events, jiff::Timestamp::now());
                 counters.sent.fetch_add(n, Ordering::Relaxed);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.batch_events.fetch_add(n, Ordering::Relaxed);
