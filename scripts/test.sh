@@ -7,12 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_SPEC='moto[server]==5.2.5'
+# The Prometheus project's Python client: its OpenMetrics parser checks /metrics
+# (tests/tests/metrics_exposition.rs).
+PROMETHEUS_SPEC='prometheus-client==0.26.0'
 PIP=(python3 -m pip install --quiet --disable-pip-version-check)
 
 have_moto() {
     # moto.server needs the [server] extras (Flask, werkzeug); the launcher speaks moto 5's CLI.
     python3 - >/dev/null 2>&1 <<'PY'
 import moto, moto.server
+import prometheus_client.openmetrics.parser
 raise SystemExit(0 if moto.__version__.split(".")[0] == "5" else 1)
 PY
 }
@@ -22,19 +26,19 @@ if ! command -v python3 >/dev/null 2>&1; then
     exit 1
 fi
 if ! have_moto; then
-    echo "installing ${MOTO_SPEC} for the CloudWatch tests" >&2
+    echo "installing ${MOTO_SPEC} and ${PROMETHEUS_SPEC} for the CloudWatch and metrics tests" >&2
     python3 -m pip --version >/dev/null 2>&1 || python3 -m ensurepip --upgrade >/dev/null 2>&1 || true
-    if ! output=$("${PIP[@]}" "${MOTO_SPEC}" 2>&1); then
+    if ! output=$("${PIP[@]}" "${MOTO_SPEC}" "${PROMETHEUS_SPEC}" 2>&1); then
         if grep -q externally-managed <<<"${output}"; then
             # A system Python that refuses installs outside a virtualenv (PEP 668).
-            "${PIP[@]}" --user --break-system-packages "${MOTO_SPEC}"
+            "${PIP[@]}" --user --break-system-packages "${MOTO_SPEC}" "${PROMETHEUS_SPEC}"
         else
             echo "${output}" >&2
             exit 1
         fi
     fi
     if ! have_moto; then
-        echo "moto 5 is still not importable by python3: install it with pip install '${MOTO_SPEC}'" >&2
+        echo "moto 5 or prometheus_client is still not importable by python3: pip install '${MOTO_SPEC}' '${PROMETHEUS_SPEC}'" >&2
         exit 1
     fi
 fi

@@ -1,14 +1,25 @@
 //! Counters for `/metrics`, defined in one place so names never drift.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
 use crate::health::Health;
 
-/// Metric names, as exposed in the Prometheus text format.
+pub mod exposition;
+
+/// Metric names, as exposed: counters end in `_total`, times in `_seconds` (OpenMetrics).
 pub mod names {
+    /// Always 1, labelled with the crate's `version`: which build runs where.
+    pub const BUILD_INFO: &str = "event_keeper_build_info";
+    /// Seconds from an event's `last_seen` to its storage by a sink (label `sink`), a histogram.
+    pub const EVENT_LATENCY: &str = "event_keeper_event_latency_seconds";
+    /// Seconds each sink request took, whatever its outcome (label `sink`), a histogram.
+    pub const SINK_REQUEST_DURATION: &str = "event_keeper_sink_request_duration_seconds";
+    /// Prefix of a sink's own counters ([`SinkStatistics`](super::SinkStatistics)).
+    pub const SINK_STATISTIC_PREFIX: &str = "event_keeper_sink_";
     /// Occurrences received from the watch (after deduplication).
     pub const EVENTS_RECEIVED: &str = "event_keeper_events_received_total";
     /// Occurrences every sink is done with (stored, or refused and routed).
@@ -24,7 +35,7 @@ pub mod names {
     /// Occurrences not sent again because the sink reported them stored by an earlier attempt
     /// whose outcome was unknown (a timeout, a crash before the checkpoint) (label `sink`).
     pub const EVENTS_ALREADY_STORED: &str = "event_keeper_events_already_stored_total";
-    /// Batch sizes sent to a sink (label `sink`): sum, with count in `_count`.
+    /// Events per batch sent to a sink (label `sink`), a histogram.
     pub const BATCH_SIZE: &str = "event_keeper_batch_size";
     /// Batches waiting in a sink's queue (label `sink`).
     pub const QUEUE_DEPTH: &str = "event_keeper_queue_depth";
@@ -66,11 +77,8 @@ pub mod names {
     pub const API_START_ERRORS: &str = "event_keeper_api_start_errors_total";
 }
 
-/// Reads one value of a sink's counters.
-type ReadCounter = fn(&SinkCounters) -> i64;
-
 /// Per-sink counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SinkCounters {
     /// Events stored.
     pub sent: AtomicU64,
@@ -86,8 +94,32 @@ pub struct SinkCounters {
     pub queue_depth: AtomicI64,
     /// Events found already stored (and so not sent again) after an unknown outcome.
     pub already_stored: AtomicU64,
+    /// Seconds from each stored event's `last_seen` to the sink's `Ok`.
+    latency: Histogram,
+    /// Seconds each `send` call took, whatever its outcome.
+    request_duration: Histogram,
     /// The readiness this sink's failures are reported to, and its name there.
     health: Option<(Health, String)>,
+}
+
+impl Default for SinkCounters {
+    fn default() -> Self {
+        SinkCounters {
+            sent: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            batch_events: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            queue_depth: AtomicI64::new(0),
+            already_stored: AtomicU64::new(0),
+            // 50 ms to about 55 minutes: an event's way from the API server into a sink, from a
+            // fresh one to one that waited out a long sink outage.
+            latency: Histogram::new(exponential_buckets(0.05, 2.0, 17)),
+            // 5 ms to about 82 s: one request, up to past the default sink timeout.
+            request_duration: Histogram::new(exponential_buckets(0.005, 2.0, 15)),
+            health: None,
+        }
+    }
 }
 
 impl SinkCounters {
@@ -104,6 +136,79 @@ impl SinkCounters {
         if let Some((health, sink)) = &self.health {
             health.sink_succeeded(sink);
         }
+    }
+
+    /// Records how long one `send` call took.
+    pub fn observe_request(&self, took: std::time::Duration) {
+        self.request_duration.observe(took.as_secs_f64());
+    }
+
+    /// Records the end-to-end latency of events the sink has just stored: from each one's
+    /// `last_seen` to `now`.
+    pub fn observe_stored(&self, events: &[crate::Event], now: jiff::Timestamp) {
+        for event in events {
+            let seconds = now.duration_since(event.last_seen).as_secs_f64();
+            self.latency.observe(seconds.max(0.0));
+        }
+    }
+}
+
+/// A sink's own counters (requests, bytes, retries, ...), read at each scrape and exported as
+/// `event_keeper_sink_<name>_total{sink="..."}`.
+///
+/// A sink crate implements it for its statistics handle; the application registers that handle
+/// with [`Metrics::register_sink_statistics`].
+///
+/// ```
+/// use event_core::metrics::{Metrics, SinkStatistic, SinkStatistics};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// #[derive(Debug, Default)]
+/// struct WebhookStats {
+///     requests: AtomicU64,
+/// }
+///
+/// impl SinkStatistics for WebhookStats {
+///     fn statistics(&self) -> Vec<SinkStatistic> {
+///         vec![SinkStatistic::new(
+///             "requests",
+///             "HTTP requests sent.",
+///             self.requests.load(Ordering::Relaxed),
+///         )]
+///     }
+/// }
+///
+/// let metrics = Metrics::default();
+/// let stats = Arc::new(WebhookStats::default());
+/// stats.requests.fetch_add(2, Ordering::Relaxed);
+/// metrics.register_sink_statistics("webhook", stats);
+/// assert!(metrics
+///     .render_prometheus()
+///     .contains(r#"event_keeper_sink_requests_total{sink="webhook"} 2"#));
+/// ```
+pub trait SinkStatistics: std::fmt::Debug + Send + Sync + 'static {
+    /// The counters' current values.
+    fn statistics(&self) -> Vec<SinkStatistic>;
+}
+
+/// One counter of a [`SinkStatistics`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkStatistic {
+    /// Lowercase snake_case name, without the `event_keeper_sink_` prefix and `_total`
+    /// suffix, e.g. `requests`, `bytes_stored`.
+    pub name: &'static str,
+    /// One sentence for the `# HELP` line.
+    pub help: &'static str,
+    /// The counter's value.
+    pub value: u64,
+}
+
+impl SinkStatistic {
+    /// A counter named `name` (see [`SinkStatistic::name`]).
+    pub fn new(name: &'static str, help: &'static str, value: u64) -> Self {
+        SinkStatistic { name, help, value }
     }
 }
 
@@ -133,6 +238,7 @@ struct Inner {
     event_lag_ms: AtomicI64,
     watch_progress: AtomicI64,
     sinks: Mutex<BTreeMap<String, Arc<SinkCounters>>>,
+    sink_statistics: Mutex<BTreeMap<String, Arc<dyn SinkStatistics>>>,
     leader: AtomicBool,
     started: Started,
     health: Health,
@@ -232,12 +338,7 @@ impl Metrics {
     /// The counters of one sink, created on first use; they report the sink's failures to
     /// [`health`](Self::health).
     pub fn sink(&self, name: &str) -> Arc<SinkCounters> {
-        let mut sinks = self
-            .inner
-            .sinks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sinks
+        lock(&self.inner.sinks)
             .entry(name.to_owned())
             .or_insert_with(|| {
                 Arc::new(SinkCounters {
@@ -305,101 +406,23 @@ impl Metrics {
         now_unix_seconds.saturating_sub(since).max(0)
     }
 
-    /// Renders every metric in the Prometheus text exposition format.
-    pub fn render_prometheus(&self) -> String {
-        let mut out = String::new();
-        let i = &self.inner;
-        let counters = [
-            (names::EVENTS_RECEIVED, &i.received),
-            (names::EVENTS_ACKNOWLEDGED, &i.acknowledged),
-            (names::EVENTS_FILTERED, &i.filtered),
-            (names::WATCH_ERRORS, &i.watch_errors),
-            (names::WATCH_RELISTS, &i.relists),
-            (names::WATCHES_ESTABLISHED, &i.established),
-            (names::WATCH_GONE, &i.gone),
-            (names::CHECKPOINT_AHEAD, &i.checkpoint_ahead),
-            (names::EVENTS_COALESCED, &i.coalesced),
-            (names::OBJECTS_DELETED_IN_GAP, &i.deleted_in_gap),
-            (names::EVENTS_MALFORMED, &i.malformed),
-            (names::CHECKPOINT_ERRORS, &i.checkpoint_errors),
-            (names::API_START_ERRORS, &i.api_start_errors),
-        ];
-        for (name, value) in counters {
-            let _ = writeln!(
-                out,
-                "# TYPE {name} counter\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
-        }
-        let gauges = [
-            (
-                names::CHECKPOINT_SAVED,
-                i.checkpoint_saved.load(Ordering::Relaxed) as f64,
-            ),
-            (
-                names::WATCH_PROGRESS,
-                i.watch_progress.load(Ordering::Relaxed) as f64,
-            ),
-            (
-                names::EVENT_LAG,
-                i.event_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
-            ),
-            (
-                names::LEADER,
-                f64::from(u8::from(i.leader.load(Ordering::Relaxed))),
-            ),
-            (
-                names::API_UNREACHABLE,
-                f64::from(u8::from(i.api_unreachable.load(Ordering::Relaxed))),
-            ),
-            (
-                names::CHECKPOINT_AGE,
-                self.checkpoint_age_seconds(jiff::Timestamp::now().as_second()) as f64,
-            ),
-        ];
-        for (name, value) in gauges {
-            let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
-        }
-        let sinks = i
-            .sinks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let per_sink: [(&str, &str, ReadCounter); 6] = [
-            (names::EVENTS_SENT, "counter", |c| {
-                c.sent.load(Ordering::Relaxed) as i64
-            }),
-            (names::EVENTS_REJECTED, "counter", |c| {
-                c.rejected.load(Ordering::Relaxed) as i64
-            }),
-            (names::BATCHES_RETRIED, "counter", |c| {
-                c.retried.load(Ordering::Relaxed) as i64
-            }),
-            (names::EVENTS_ALREADY_STORED, "counter", |c| {
-                c.already_stored.load(Ordering::Relaxed) as i64
-            }),
-            (names::QUEUE_DEPTH, "gauge", |c| {
-                c.queue_depth.load(Ordering::Relaxed)
-            }),
-            (names::BATCH_SIZE, "summary", |c| {
-                c.batch_events.load(Ordering::Relaxed) as i64
-            }),
-        ];
-        for (name, kind, read) in per_sink {
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            for (sink, c) in sinks.iter() {
-                let suffix = if kind == "summary" { "_sum" } else { "" };
-                let _ = writeln!(out, "{name}{suffix}{{sink=\"{sink}\"}} {}", read(c));
-                if kind == "summary" {
-                    let _ = writeln!(
-                        out,
-                        "{name}_count{{sink=\"{sink}\"}} {}",
-                        c.batches.load(Ordering::Relaxed)
-                    );
-                }
-            }
-        }
-        out
+    /// Registers a sink's own counters under its name, replacing any registered before.
+    pub fn register_sink_statistics(&self, sink: &str, statistics: Arc<dyn SinkStatistics>) {
+        lock(&self.inner.sink_statistics).insert(sink.to_owned(), statistics);
     }
+
+    /// Renders every metric in the OpenMetrics text format (which Prometheus scrapes), with
+    /// `# HELP`, `# TYPE` and `# UNIT` lines and escaped label values; see
+    /// [`exposition::CONTENT_TYPE`].
+    pub fn render_prometheus(&self) -> String {
+        exposition::render(self)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -473,6 +496,54 @@ mod tests {
         );
         assert!(
             text.contains("event_keeper_api_start_errors_total 3"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn label_values_are_escaped_and_every_family_has_help() {
+        let m = Metrics::default();
+        // A library user's sink may be named anything.
+        m.sink("we\"ird\\name\n")
+            .sent
+            .fetch_add(1, Ordering::Relaxed);
+        let text = m.render_prometheus();
+        assert!(
+            text.contains(r#"event_keeper_events_sent_total{sink="we\"ird\\name\n"} 1"#),
+            "{text}"
+        );
+        let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
+        let helps = text.lines().filter(|l| l.starts_with("# HELP ")).count();
+        assert!(types > 10 && types == helps, "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(
+            text.contains("event_keeper_build_info{version=\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn sink_histograms_count_requests_and_stored_events() {
+        let m = Metrics::default();
+        let c = m.sink("file");
+        c.observe_request(std::time::Duration::from_millis(30));
+        let mut event = crate::Event::new("uid-1", "7");
+        event.last_seen = jiff::Timestamp::from_second(1_000).expect("a time");
+        c.observe_stored(
+            &[event.clone(), event],
+            jiff::Timestamp::from_second(1_002).expect("a time"),
+        );
+        let text = m.render_prometheus();
+        assert!(
+            text.contains(r#"event_keeper_sink_request_duration_seconds_count{sink="file"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"event_keeper_event_latency_seconds_bucket{le="3.2",sink="file"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"event_keeper_event_latency_seconds_bucket{le="1.6",sink="file"} 0"#),
             "{text}"
         );
     }

@@ -22,10 +22,10 @@ struct Inner {
 }
 
 macro_rules! counter {
-    ($(#[$doc:meta] $get:ident, $inc:ident;)*) => {
+    ($($(#[doc = $doc:literal])+ $get:ident, $inc:ident;)*) => {
         impl FileSinkStats {
             $(
-                #[$doc]
+                $(#[doc = $doc])+
                 pub fn $get(&self) -> u64 {
                     self.inner.$get.load(Ordering::Relaxed)
                 }
@@ -34,6 +34,20 @@ macro_rules! counter {
                     self.inner.$get.fetch_add(by, Ordering::Relaxed);
                 }
             )*
+        }
+
+        /// Every counter, as `event_keeper_sink_<name>_total{sink="..."}` on `/metrics` once
+        /// registered with [`Metrics::register_sink_statistics`](event_core::metrics::Metrics::register_sink_statistics).
+        impl event_core::metrics::SinkStatistics for FileSinkStats {
+            fn statistics(&self) -> Vec<event_core::metrics::SinkStatistic> {
+                vec![$(
+                    event_core::metrics::SinkStatistic::new(
+                        stringify!($get),
+                        concat!($($doc),+).trim_ascii(),
+                        self.$get(),
+                    ),
+                )*]
+            }
         }
     };
 }

@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use super::HealthState;
 
 /// The content type of the Prometheus text exposition format.
-const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
 
 /// Why the health and metrics server could not start or stopped.
@@ -176,7 +175,10 @@ async fn readyz(State(state): State<HealthState>) -> Response {
 
 async fn metrics(State(state): State<HealthState>) -> Response {
     (
-        [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+        [(
+            header::CONTENT_TYPE,
+            crate::metrics::exposition::CONTENT_TYPE,
+        )],
         state.metrics().render_prometheus(),
     )
         .into_response()

@@ -197,6 +197,7 @@ async fn send_with_retry(
         // A send in flight at the shutdown deadline is abandoned: the batch stays
         // unacknowledged, and the dispatch mark saved before it went out makes the next run ask
         // the sink what it stored before sending it again.
+        let started = std::time::Instant::now();
         let sent = tokio::select! {
             biased;
             () = hard_stop.cancelled() => return Ok(Sent::Abandoned),
@@ -210,10 +211,12 @@ async fn send_with_retry(
                 elapsed,
             )),
         };
+        counters.observe_request(started.elapsed());
         let n = events.len() as u64;
         match result {
             Ok(()) => {
                 counters.send_succeeded();
+                counters.observe_stored(events, jiff::Timestamp::now());
                 counters.sent.fetch_add(n, Ordering::Relaxed);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.batch_events.fetch_add(n, Ordering::Relaxed);

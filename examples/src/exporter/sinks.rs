@@ -1,8 +1,10 @@
 //! The configured sinks, built and checked; [`Named`] gives each its configured name.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use event_core::metrics::Metrics;
 use event_core::{BatchLimits, BoxError, CompiledFilter, Event, OccurrenceKey, Sink, SinkError};
 use sink_cloudwatch::CloudWatchSink;
 use sink_file::FileSink;
@@ -85,11 +87,11 @@ pub(crate) struct Built {
 
 /// Builds every configured sink and runs its health check: a fatal failure (bad credentials,
 /// missing permissions) stops the start-up with the sink's message; a transient one is logged
-/// and left to the pipeline's retries.
-pub(crate) async fn build(settings: &Settings) -> Result<Vec<Built>, RunError> {
+/// and left to the pipeline's retries. Each sink's own counters are registered in `metrics`.
+pub(crate) async fn build(settings: &Settings, metrics: &Metrics) -> Result<Vec<Built>, RunError> {
     let mut built = Vec::with_capacity(settings.sinks.len());
     for spec in &settings.sinks {
-        let inner = open(spec).await?;
+        let inner = open(spec, metrics).await?;
         let mut sink = Named::new(inner, spec.name.clone());
         match sink.health_check().await {
             Ok(()) => tracing::info!(sink = %spec.name, kind = spec.kind.type_name(), "sink ready"),
@@ -140,19 +142,23 @@ pub(crate) async fn check_writable(settings: &Settings) -> Result<(), RunError> 
     Ok(())
 }
 
-async fn open(spec: &SinkSettings) -> Result<Box<dyn Sink>, RunError> {
+async fn open(spec: &SinkSettings, metrics: &Metrics) -> Result<Box<dyn Sink>, RunError> {
     let failed = |source: Box<dyn std::error::Error + Send + Sync>| RunError::Sink {
         sink: spec.name.clone(),
         source,
     };
     Ok(match &spec.kind {
-        SinkKind::CloudWatch(config) => Box::new(
-            CloudWatchSink::connect(config.clone())
+        SinkKind::CloudWatch(config) => {
+            let sink = CloudWatchSink::connect(config.clone())
                 .await
-                .map_err(|e| failed(Box::new(e)))?,
-        ),
+                .map_err(|e| failed(Box::new(e)))?;
+            metrics.register_sink_statistics(&spec.name, Arc::new(sink.stats()));
+            Box::new(sink)
+        }
         SinkKind::File(config) => {
-            Box::new(FileSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
+            let sink = FileSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?;
+            metrics.register_sink_statistics(&spec.name, Arc::new(sink.stats()));
+            Box::new(sink)
         }
         SinkKind::Stdout(config) => Box::new(StdoutSink::from_config(config)),
     })

@@ -88,7 +88,7 @@ async fn export_with<S: Store + 'static>(
     // Loaded only now that this replica leads: loading a ConfigMap checkpoint fences out the
     // writes of a previous leader.
     let ledger = Ledger::load(&store, LedgerConfig::default()).await?;
-    let sinks = sinks::build(settings).await?;
+    let sinks = sinks::build(settings, &ctx.metrics).await?;
     let stream = EventStream::connect(
         ctx.client.clone(),
         settings.source.clone(),
