@@ -30,10 +30,15 @@ use futures::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use sink_cloudwatch::{CloudWatchHistory, CloudWatchSinkConfig, history_client};
 use sink_file::FileArchiveHistory;
-use sink_stdout::{Layout, Printer, TableWriter};
+use sink_stdout::{Layout, Printer, TableWriter, escape_control};
 
 /// Unreadable records reported one by one before only counting them.
 const WARNINGS_SHOWN: u64 = 10;
+
+/// The exit status when the query completed but skipped unreadable input (a corrupt `.gz`, a
+/// line that is not a record): what was printed may be incomplete. 1 is an error that stopped
+/// the query, 2 a bad flag (clap's).
+const EXIT_SKIPPED_INPUT: u8 = 3;
 
 /// Show the kept Kubernetes events of any time range, like `kubectl get events`.
 #[derive(Parser, Debug)]
@@ -55,14 +60,15 @@ struct Args {
     /// File name prefix of the archive.
     #[arg(long, default_value = "events", requires = "dir")]
     prefix: String,
-    /// Start of the range: a duration back from now (30m, 6h, 2d, 1h30m), a date or an RFC 3339 time.
-    #[arg(long, default_value = "1h")]
+    /// Start of the range: a duration back from now (30m, 6h, 2d, 1h30m; -5m means the same as
+    /// 5m), a date or an RFC 3339 time.
+    #[arg(long, default_value = "1h", allow_hyphen_values = true)]
     since: String,
     /// End of the range, in the same forms (default: --now if given, else the newest event).
-    #[arg(long, conflicts_with = "follow")]
+    #[arg(long, conflicts_with = "follow", allow_hyphen_values = true)]
     until: Option<String>,
     /// The instant durations count back from and ages are measured at (default: the clock).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     now: Option<String>,
     /// Only these namespaces (repeat or separate with commas).
     #[arg(short = 'n', long, value_delimiter = ',')]
@@ -116,7 +122,14 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Skipped(skipped)) => {
+            eprintln!(
+                "event_history: completed, but {skipped} unreadable records or files were skipped \
+                 (warnings above); the output may be incomplete (exit status {EXIT_SKIPPED_INPUT})"
+            );
+            ExitCode::from(EXIT_SKIPPED_INPUT)
+        }
         Err(error) => {
             // One line, whatever the cause: the chain joined, newlines flattened.
             let mut message = error.to_string();
@@ -127,13 +140,21 @@ async fn main() -> ExitCode {
                 }
                 cause = inner.source();
             }
-            eprintln!("error: {}", message.replace('\n', " "));
+            eprintln!("error: {}", escape_control(&message));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn Error>> {
+/// How a query that ran to its end went.
+enum Outcome {
+    /// Every record in the range was read.
+    Complete,
+    /// This many unreadable records or files were skipped.
+    Skipped(u64),
+}
+
+async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     let clock = Timestamp::now();
     let now = args
         .now
@@ -221,7 +242,7 @@ async fn print<S>(
     mut view: View,
     what: &str,
     fatal: impl Fn(&S::Error) -> bool,
-) -> Result<(), Box<dyn Error>>
+) -> Result<Outcome, Box<dyn Error>>
 where
     S: HistorySource + Unpin,
     S::Error: Error + 'static,
@@ -239,7 +260,7 @@ where
             Some(item) => item,
             None => {
                 if !flush(&mut stdout, &mut out, &progress)? {
-                    return Ok(());
+                    return Ok(Outcome::Complete);
                 }
                 tokio::select! {
                     item = history.next() => item,
@@ -262,7 +283,8 @@ where
             Some(Err(error)) => {
                 if stats.snapshot().errors <= WARNINGS_SHOWN {
                     progress.clear();
-                    eprintln!("warning: skipped: {error}");
+                    // Paths and parse errors can quote what the cluster wrote.
+                    eprintln!("warning: skipped: {}", escape_control(&error.to_string()));
                 }
             }
             None => break,
@@ -279,11 +301,15 @@ where
     }
     if printed == 0 {
         eprintln!(
-            "No events found {range} in {what} ({} scanned).",
+            "No events found {range} in {} ({} scanned).",
+            escape_control(what),
             summary.scanned
         );
     }
-    Ok(())
+    Ok(match summary.errors {
+        0 => Outcome::Complete,
+        skipped => Outcome::Skipped(skipped),
+    })
 }
 
 /// Writes `out` to stdout; `false` once the reader went away (`| head`).

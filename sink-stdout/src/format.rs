@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use event_core::Event;
 use serde::Deserialize;
 
+use crate::escape::escape_control;
+
 /// How events are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,19 +32,23 @@ pub fn write_json_line(out: &mut Vec<u8>, event: &Event) -> Result<(), serde_jso
 }
 
 /// Appends `event` as one aligned text line: last seen, type, reason, object, message and,
-/// when it occurred more than once, the count.
+/// when it occurred more than once, the count. Control characters in the event's strings are
+/// shown escaped ([`escape_control`]).
 pub fn write_text_line(out: &mut String, event: &Event) {
     let object = match &event.namespace {
         Some(ns) => format!("{ns}/{}", event.regarding.to_kubectl_string()),
         None => event.regarding.to_kubectl_string(),
     };
     let last_seen = event.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ");
-    // One line per event: a message with newlines would break grep and line-based tools.
-    let message = event.message.replace(['\n', '\r'], " ");
+    // One line per event (a message with newlines would break grep and line-based tools), and
+    // nothing from the cluster that a terminal would act on.
     let _ = write!(
         out,
-        "{last_seen}  {:<7}  {:<22} {:<40} {message}",
-        event.event_type, event.reason, object
+        "{last_seen}  {:<7}  {:<22} {:<40} {}",
+        escape_control(&event.event_type),
+        escape_control(&event.reason),
+        escape_control(&object),
+        escape_control(&event.message),
     );
     if event.count > 1 {
         let _ = write!(out, " (x{})", event.count);
@@ -89,5 +95,39 @@ mod tests {
         write_text_line(&mut out, &event);
         assert_eq!(out.matches('\n').count(), 1, "{out}");
         assert!(!out.contains("(x"), "a single occurrence shows no count");
+    }
+
+    #[test]
+    fn escape_sequences_from_the_cluster_are_shown_not_run() {
+        let mut event = sample_event("u1", 7, "payments");
+        event.message = "\x1b[2J\x1b]0;owned\x07hidden\u{202e}".into();
+        event.reason = "Back\x1b[8moff".into();
+        event.regarding.name = "api\u{9b}31m".into();
+        event.event_type = "Warn\x7fing".into();
+        let mut out = String::new();
+        write_text_line(&mut out, &event);
+        assert!(
+            !out.trim_end_matches('\n').chars().any(crate::is_escaped),
+            "{out:?}"
+        );
+        for shown in [
+            "\\x1b[2J\\x1b]0;owned\\x07hidden\\u{202e}",
+            "Back\\x1b[8moff",
+            "api\\u{9b}31m",
+            "Warn\\x7fing",
+        ] {
+            assert!(out.contains(shown), "{shown} in {out:?}");
+        }
+    }
+
+    #[test]
+    fn json_lines_keep_control_characters_exactly() {
+        let mut event = sample_event("u1", 7, "payments");
+        event.message = "\x1b[2J\u{9b}\u{202e}".into();
+        let mut out = Vec::new();
+        write_json_line(&mut out, &event).unwrap();
+        let back: Event = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back.message, event.message);
+        assert!(!out.contains(&0x1b), "JSON escapes ESC as \\u001b");
     }
 }

@@ -18,15 +18,20 @@
 //!
 //! For reading history back, [`TableWriter`] prints events as the columns of
 //! `kubectl get events` (or `-o wide`), row by row.
+//!
+//! Text and table output never pass a control character from the cluster through to the
+//! terminal: every string goes through [`escape_control`]. JSON output is the exact record.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod escape;
 mod format;
 mod sink;
 mod table;
 
+pub use escape::{escape_control, is_escaped};
 pub use format::{Format, write_json_line, write_text_line};
 pub use sink::{StdoutConfig, StdoutSink};
 pub use table::{Layout, Printer, TableWriter, human_age};

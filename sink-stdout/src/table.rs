@@ -1,9 +1,12 @@
 //! [`TableWriter`]: events as a table in the shape of `kubectl get events`, written row by row.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use event_core::Event;
 use jiff::{SignedDuration, Timestamp};
+
+use crate::escape::escape_control;
 
 /// Spaces between two columns, as kubectl's printer pads.
 const GAP: &str = "   ";
@@ -74,7 +77,8 @@ impl Column {
 /// at a width that fits typical values and widens for good when a longer value comes, so rows
 /// after a long value shift right and the output stays the same for the same events.
 /// `MESSAGE` is last because it is the one unbounded column (a column after it could not line
-/// up); newlines in it become spaces, so a row is always one line.
+/// up); newlines in it become spaces, so a row is always one line, and every other control
+/// character in any cell is shown escaped ([`escape_control`](crate::escape_control)).
 ///
 /// Times are absolute by default (`2026-11-24T10:02:11Z`: a postmortem timeline needs the
 /// instant, and an age is stale by the time it is read), or ages like kubectl's (`5m`,
@@ -186,10 +190,10 @@ impl TableWriter {
     }
 
     fn cell(&self, column: Column, event: &Event) -> String {
-        match column {
+        let text = match column {
             Column::Namespace => event.namespace.clone().unwrap_or_default(),
-            Column::LastSeen => self.time(event.last_seen),
-            Column::FirstSeen => self.time(event.first_seen),
+            Column::LastSeen => return self.time(event.last_seen),
+            Column::FirstSeen => return self.time(event.first_seen),
             Column::Type => event.event_type.clone(),
             Column::Reason => event.reason.clone(),
             Column::Object => event.regarding.to_kubectl_string(),
@@ -201,8 +205,13 @@ impl TableWriter {
                     .collect();
                 parts.join(", ")
             }
-            Column::Count => event.count.to_string(),
-            Column::Message => event.message.replace(['\n', '\r', '\t'], " "),
+            Column::Count => return event.count.to_string(),
+            Column::Message => event.message.clone(),
+        };
+        // Every string from the cluster: shown, never acted on by the terminal.
+        match escape_control(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(escaped) => escaped,
         }
     }
 
@@ -482,6 +491,32 @@ mod tests {
         assert!(out.contains("first second  third fourth"), "{out}");
         assert!(out.lines().all(|l| !l.ends_with(' ')), "{out:?}");
         assert!(out.lines().nth(2).unwrap().ends_with("12"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_in_any_cell_are_shown_escaped() {
+        let mut evil = event();
+        evil.namespace = Some("pay\x1b[2Jments".into());
+        evil.reason = "Back\x1b]0;title\x07Off".into();
+        evil.regarding.name = "api\u{202e}fdp".into();
+        evil.regarding.field_path = Some("spec\u{9b}1m".into());
+        evil.reporting_instance = Some("ip\x1b[8m".into());
+        evil.message = "ok\x1b[1A\x1b[2Kforged row\rover".into();
+        for layout in [Layout::Table, Layout::Wide] {
+            let out = render(TableWriter::new(layout).namespace_column(), &[evil.clone()]);
+            assert_eq!(out.lines().count(), 2, "{out:?}");
+            assert!(
+                !out.chars().any(|c| c != '\n' && crate::is_escaped(c)),
+                "{out:?}"
+            );
+            assert!(out.contains("ok\\x1b[1A\\x1b[2Kforged row over"), "{out:?}");
+            assert!(out.contains("Back\\x1b]0;title\\x07Off"), "{out:?}");
+            assert!(out.contains("pod/api\\u{202e}fdp"), "{out:?}");
+        }
+        let wide = render(TableWriter::new(Layout::Wide), &[evil]);
+        assert!(wide.contains("pay\\x1b[2Jments"), "{wide:?}");
+        assert!(wide.contains("spec\\u{9b}1m"), "{wide:?}");
+        assert!(wide.contains("ip\\x1b[8m"), "{wide:?}");
     }
 
     #[test]

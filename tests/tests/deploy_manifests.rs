@@ -24,9 +24,11 @@ const WATCHABLE_OBJECTS: [&str; 5] = [
     "persistentvolumeclaims",
 ];
 const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
-const EXPORTER_ACTIONS: [&str; 6] = [
+const EXPORTER_ACTIONS: [&str; 7] = [
     "logs:CreateLogGroup",
     "logs:CreateLogStream",
+    // The start-up health check (sink-cloudwatch's healthcheck.rs): one DescribeLogGroups.
+    "logs:DescribeLogGroups",
     // After a timeout or a crash, the sink reads its own stream back rather than resend blindly.
     "logs:FilterLogEvents",
     "logs:PutLogEvents",
@@ -559,7 +561,9 @@ fn check_role(m: &Manifests) -> Findings {
         ),
         (
             ("", "configmaps"),
-            (checkpoint, set(&["get", "create", "update", "patch"])),
+            // The store reads, creates and replaces (fenced by resourceVersion); it never
+            // patches, so the Role does not grant it.
+            (checkpoint, set(&["get", "create", "update"])),
         ),
     ];
     let mut granted: BTreeSet<(String, String, String)> = BTreeSet::new();
@@ -616,7 +620,7 @@ fn check_role(m: &Manifests) -> Findings {
     if str_at(&config, &["checkpoint", "store"]) == Some("configmap") {
         needs(
             "configmaps",
-            &["get", "create", "update", "patch"],
+            &["get", "create", "update"],
             checkpoint,
             &mut f,
         );
@@ -785,14 +789,32 @@ fn allowed(policy: &Value, f: &mut Findings) -> (BTreeSet<String>, BTreeSet<Stri
     (actions, resources)
 }
 
+/// Whether every statement of `policy` names only resources under the prefix, but for one that
+/// allows nothing but `unscoped` actions (those IAM cannot limit to a log group name).
+fn scoped_to_the_prefix(policy: &Value, unscoped: &[&str]) -> bool {
+    seq(policy.get("Statement")).iter().all(|s| {
+        let acts = match s.get("Action") {
+            Some(Value::String(one)) => BTreeSet::from([one.clone()]),
+            other => strings(other),
+        };
+        let resources = match s.get("Resource") {
+            Some(Value::String(one)) => BTreeSet::from([one.clone()]),
+            other => strings(other),
+        };
+        (!acts.is_empty() && acts.is_subset(&set(unscoped)))
+            || (!resources.is_empty() && resources.iter().all(|r| r.starts_with(LOG_GROUP_SCOPE)))
+    })
+}
+
 fn check_iam_policies(exporter: &Value, reader: &Value) -> Findings {
     let mut f = Findings::default();
     let (actions, resources) = allowed(exporter, &mut f);
     f.require(actions == set(&EXPORTER_ACTIONS), || {
         format!("exporter policy allows {actions:?}, not exactly {EXPORTER_ACTIONS:?}")
     });
+    // DescribeLogGroups has no resource-level scoping; it lists names, never content.
     f.require(
-        !resources.is_empty() && resources.iter().all(|r| r.starts_with(LOG_GROUP_SCOPE)),
+        scoped_to_the_prefix(exporter, &["logs:DescribeLogGroups"]),
         || format!("exporter policy resources {resources:?} reach beyond {LOG_GROUP_SCOPE}*"),
     );
     let (read, read_resources) = allowed(reader, &mut f);
@@ -804,19 +826,73 @@ fn check_iam_policies(exporter: &Value, reader: &Value) -> Findings {
     });
     // Only the two read actions that have no resource-level scoping may name more than the prefix.
     f.require(
-        seq(reader.get("Statement")).iter().all(|s| {
-            let acts = match s.get("Action") {
-                Some(Value::String(one)) => BTreeSet::from([one.clone()]),
-                other => strings(other),
-            };
-            acts.is_subset(&set(&["logs:DescribeLogGroups", "logs:GetQueryResults"]))
-                || strings(s.get("Resource"))
-                    .iter()
-                    .all(|r| r.starts_with(LOG_GROUP_SCOPE))
-        }),
+        scoped_to_the_prefix(reader, &["logs:DescribeLogGroups", "logs:GetQueryResults"]),
         || format!("reader policy reads log groups beyond {LOG_GROUP_SCOPE}*: {read_resources:?}"),
     );
     f
+}
+
+/// The CloudWatch Logs calls the exporter's sink makes, read from its source: every
+/// `client.operation()` in `sink-cloudwatch/src/service.rs`, as IAM names them.
+fn calls_of_the_cloudwatch_sink() -> BTreeSet<String> {
+    let path = repo_root().join("sink-cloudwatch/src/service.rs");
+    let source = std::fs::read_to_string(&path).expect("sink-cloudwatch/src/service.rs reads");
+    let mut calls = BTreeSet::new();
+    let mut rest = source.as_str();
+    while let Some(at) = rest.find("client") {
+        rest = &rest[at + "client".len()..];
+        let after = rest.trim_start();
+        let Some(call) = after.strip_prefix('.') else {
+            continue;
+        };
+        let name: String = call
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        if !name.is_empty() && call[name.len()..].starts_with("()") {
+            let camel: String = name
+                .split('_')
+                .map(|w| {
+                    let mut chars = w.chars();
+                    chars.next().map_or_else(String::new, |c| {
+                        c.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect();
+            calls.insert(format!("logs:{camel}"));
+        }
+    }
+    calls
+}
+
+#[test]
+fn the_exporter_policy_allows_every_call_the_cloudwatch_sink_makes() {
+    let calls = calls_of_the_cloudwatch_sink();
+    assert!(
+        calls.contains("logs:PutLogEvents") && calls.contains("logs:DescribeLogGroups"),
+        "the scan found the sink's calls: {calls:?}"
+    );
+    let (actions, _) = allowed(&load_json("iam-policy.json"), &mut Findings::default());
+    let missing: Vec<&String> = calls.difference(&actions).collect();
+    assert!(
+        missing.is_empty(),
+        "deploy/iam-policy.json lacks {missing:?}, which sink-cloudwatch calls"
+    );
+}
+
+#[test]
+fn the_checkpoint_store_and_the_lease_never_patch() {
+    // The Role grants get, create and update only: a patch would be refused in a cluster.
+    for file in [
+        "event-core/src/checkpoint/configmap.rs",
+        "event-core/src/leader/lock.rs",
+    ] {
+        let source = std::fs::read_to_string(repo_root().join(file)).expect("source reads");
+        assert!(
+            !source.contains(".patch(") && !source.contains("Patch::"),
+            "{file} patches; grant it in the Role or replace instead"
+        );
+    }
 }
 
 #[test]

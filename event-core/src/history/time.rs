@@ -51,6 +51,7 @@ pub enum TimeError {
 /// | input | instant |
 /// |---|---|
 /// | `30s`, `30m`, `6h`, `2d`, `1w`, `1h30m` | that long before `now` (`d` is 24 hours, `w` 7 days) |
+/// | `-5m`, `-2d` | the same as `5m`, `2d`: a signed offset from `now` reads naturally, and only the past holds events |
 /// | `now` | `now` |
 /// | `2026-11-24` | midnight UTC of that day |
 /// | `2026-11-24T10:02:11Z`, `2026-11-24T11:02:11+01:00` | that instant (RFC 3339) |
@@ -64,6 +65,7 @@ pub enum TimeError {
 /// let now = "2026-11-24T12:00:00Z".parse()?;
 /// assert_eq!(parse_time("6h", now)?.to_string(), "2026-11-24T06:00:00Z");
 /// assert_eq!(parse_time("1h30m", now)?.to_string(), "2026-11-24T10:30:00Z");
+/// assert_eq!(parse_time("-1h30m", now)?.to_string(), "2026-11-24T10:30:00Z");
 /// assert_eq!(parse_time("2026-11-23", now)?.to_string(), "2026-11-23T00:00:00Z");
 /// assert_eq!(parse_time("2026-11-24T10:02:11Z", now)?.to_string(), "2026-11-24T10:02:11Z");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -95,7 +97,9 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
             input: input.to_owned(),
         });
     }
-    let back = parse_duration(text).map_err(|error| match error {
+    // `-5m` is 5m ago, as `date -d -5min` reads it (never 5m ahead: the future holds nothing).
+    let duration = text.strip_prefix('-').unwrap_or(text);
+    let back = parse_duration(duration).map_err(|error| match error {
         TimeError::OutOfRange { .. } => error,
         _ => TimeError::Invalid {
             input: input.to_owned(),
@@ -256,6 +260,15 @@ mod tests {
     }
 
     #[test]
+    fn a_leading_minus_means_the_same_time_ago() {
+        assert_eq!(at("-5m").unwrap(), at("5m").unwrap());
+        assert_eq!(at("-1h30m").unwrap(), "2026-11-24T10:30:00Z");
+        assert_eq!(at(" -2d").unwrap(), "2026-11-22T12:00:00Z");
+        // Durations alone take no sign: a poll interval is never negative.
+        assert!(parse_duration("-5m").is_err());
+    }
+
+    #[test]
     fn now_dates_and_rfc3339_times_are_read_as_such() {
         assert_eq!(at("now").unwrap(), "2026-11-24T12:00:00Z");
         assert_eq!(at("NOW").unwrap(), "2026-11-24T12:00:00Z");
@@ -286,7 +299,9 @@ mod tests {
             "h",
             "6 hours",
             "6y",
-            "-6h",
+            "--6h",
+            "-",
+            "+6h",
             "1.5h",
             "6h-",
             "yesterday",

@@ -159,4 +159,6 @@ same_resource_as!(CoreV1Event, CoreEvent);
 same_resource_as!(EventsV1Event, EventsEvent);
 
 #[cfg(test)]
+mod mutated;
+#[cfg(test)]
 mod tests;
