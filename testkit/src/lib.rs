@@ -6,5 +6,6 @@ pub mod http;
 pub mod incident;
 pub mod moto;
 pub mod prometheus;
+pub mod webhook;
 
 pub use apiserver::{ApiGroup, EventRef, NewEvent, SimCluster, SimConfig, SimError, SimStats};
