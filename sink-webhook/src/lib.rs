@@ -84,8 +84,9 @@ mod config;
 mod encode;
 mod idempotency;
 mod secret;
-// mod sink;
+mod sink;
 mod stats;
+mod transport;
 
 pub use config::{
     ConfigError, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_BATCH_EVENTS, DEFAULT_MAX_BODY_BYTES,
@@ -94,5 +95,6 @@ pub use config::{
 pub use encode::Format;
 pub use idempotency::{DEFAULT_IDEMPOTENCY_HEADER, idempotency_key};
 pub use secret::{Auth, HeaderValue, Secret, SecretError};
-// pub use sink::{WebhookError, WebhookSink};
+pub use sink::{WebhookError, WebhookSink};
 pub use stats::WebhookSinkStats;
+pub use transport::TransportError;

@@ -6,20 +6,20 @@ use async_trait::async_trait;
 use event_core::sink::BatchLimits;
 use event_core::{Event, Sink, SinkError};
 use http::{HeaderName, Uri};
-use sink_http::{HeaderSource, HttpClient, HttpOptions};
 
 use crate::config::WebhookSinkConfig;
 use crate::encode::{self, Format, Request, RequestLimits};
 use crate::idempotency::key_of;
 use crate::secret::{self, SecretError};
 use crate::stats::WebhookSinkStats;
+use crate::transport::{Transport, TransportError, TransportOptions};
 
 /// A [`Sink`] that POSTs each batch to a webhook; see the [crate documentation](crate) for
 /// the request and what a receiver can rely on.
 ///
 /// `Debug` shows neither header values nor the URL's path and query.
 pub struct WebhookSink {
-    client: HttpClient,
+    client: Transport,
     uri: Uri,
     endpoint: String,
     format: Format,
@@ -51,29 +51,26 @@ impl WebhookSink {
     /// CA bundle.
     pub fn new(config: WebhookSinkConfig) -> Result<Self, WebhookError> {
         config.validate()?;
-        let uri: Uri = config
-            .url
-            .parse()
-            .map_err(|_| WebhookError::Config(crate::ConfigError::Invalid {
+        let uri: Uri = config.url.parse().map_err(|_| {
+            WebhookError::Config(crate::ConfigError::Invalid {
                 key: "url",
                 problem: "is not a URL".to_owned(),
-            }))?;
+            })
+        })?;
         let idempotency_header = HeaderName::from_bytes(config.idempotency_header.as_bytes())
-            .map_err(|_| WebhookError::Config(crate::ConfigError::Invalid {
-                key: "idempotency_header",
-                problem: "is not a header name".to_owned(),
-            }))?;
-        let mut options = HttpOptions::default()
-            .gzip(config.gzip)
-            .connect_timeout(std::time::Duration::from_secs(config.connect_timeout_secs))
-            .request_timeout(config.timeout());
-        if let Some(ca) = &config.ca_file {
-            options = options.ca_file(ca.clone());
-        }
-        for header in secret::resolve(&config.headers, config.auth.as_ref())? {
-            options = options.header(header.name, HeaderSource::Value(header.value));
-        }
-        let client = HttpClient::new(&options).map_err(WebhookError::Http)?;
+            .map_err(|_| {
+                WebhookError::Config(crate::ConfigError::Invalid {
+                    key: "idempotency_header",
+                    problem: "is not a header name".to_owned(),
+                })
+            })?;
+        let client = Transport::new(TransportOptions {
+            ca_file: config.ca_file.as_deref(),
+            headers: secret::resolve(&config.headers, config.auth.as_ref())?,
+            gzip: config.gzip,
+            connect_timeout: std::time::Duration::from_secs(config.connect_timeout_secs),
+            request_timeout: config.timeout(),
+        })?;
         Ok(WebhookSink {
             client,
             uri,
@@ -108,15 +105,20 @@ impl WebhookSink {
         let headers = [(self.idempotency_header.clone(), key)];
         match self
             .client
-            .post(&self.uri, self.format.content_type(), request.body, &headers)
+            .post(
+                &self.uri,
+                self.format.content_type(),
+                request.body,
+                &headers,
+            )
             .await
         {
-            Ok(response) => {
+            Ok(status) => {
                 self.stats.delivered(events, bytes);
                 tracing::debug!(
                     sink = "webhook",
                     endpoint = %self.endpoint,
-                    status = response.status.as_u16(),
+                    status = status.as_u16(),
                     events,
                     bytes,
                     idempotency_key = %request.idempotency_key,
@@ -155,20 +157,21 @@ impl Sink for WebhookSink {
         let plan = encode::plan(batch, self.format, self.limits);
         let rejected = plan.rejected;
         let requests = plan.requests;
+        let send_timeout = self.send_timeout;
         let posting = async {
             for request in requests {
                 self.post(request).await?;
             }
             Ok::<(), SinkError>(())
         };
-        match tokio::time::timeout(self.send_timeout, posting).await {
+        match tokio::time::timeout(send_timeout, posting).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(error),
             Err(elapsed) => {
                 return Err(SinkError::maybe_stored(
                     format!(
                         "posting the batch to {} did not finish within {:?}",
-                        self.endpoint, self.send_timeout
+                        self.endpoint, send_timeout
                     ),
                     elapsed,
                 ));
@@ -203,5 +206,5 @@ pub enum WebhookError {
     Secret(#[from] SecretError),
     /// The HTTP client could not be built (CA bundle, TLS).
     #[error(transparent)]
-    Http(sink_http::HttpConfigError),
+    Http(#[from] TransportError),
 }
