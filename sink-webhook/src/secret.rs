@@ -13,8 +13,10 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 /// variable. Written `{file: PATH}` or `{env: VAR}`.
 ///
 /// A file's trailing line break is dropped. The value is read once, when the sink starts.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+///
+/// A plain string is refused without being echoed: a token pasted into the config would
+/// otherwise end up in the error message.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Secret {
     /// The contents of this file.
@@ -59,6 +61,47 @@ impl Secret {
             });
         }
         Ok(value)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+const SECRET_SHAPE: &str = "{file: PATH} or {env: VAR}";
+
+impl<'de> Visitor<'de> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SECRET_SHAPE)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Secret, E> {
+        Err(E::custom(format!(
+            "is a plain value (not shown); a secret is read from a file or a variable: write {SECRET_SHAPE}"
+        )))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Secret, A::Error> {
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(de::Error::custom(format!("is empty; write {SECRET_SHAPE}")));
+        };
+        let secret = match key.as_str() {
+            "file" => Secret::File(map.next_value()?),
+            "env" => Secret::Env(map.next_value()?),
+            _ => return Err(de::Error::unknown_field(&key, &["file", "env"])),
+        };
+        if map.next_key::<String>()?.is_some() {
+            return Err(de::Error::custom(format!(
+                "names more than one source; write {SECRET_SHAPE}"
+            )));
+        }
+        Ok(secret)
     }
 }
 
@@ -164,7 +207,7 @@ impl<'de> Deserialize<'de> for HeaderValue {
 ///     password: {env: HOOK_PASSWORD}
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(rename_all = "lowercase", deny_unknown_fields, remote = "Self")]
 #[non_exhaustive]
 pub enum Auth {
     /// `Authorization: Bearer TOKEN`.
@@ -176,6 +219,31 @@ pub enum Auth {
         /// The password.
         password: Secret,
     },
+}
+
+/// A plain string is refused without being echoed (serde would quote it as an unknown variant).
+impl<'de> Deserialize<'de> for Auth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AuthVisitor;
+        impl<'de> Visitor<'de> for AuthVisitor {
+            type Value = Auth;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("{bearer: ...} or {basic: ...}")
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Auth, E> {
+                Err(E::custom(
+                    "is a plain value (not shown); write {bearer: {file: PATH}} or {basic: {username: U, password: {env: VAR}}}",
+                ))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Auth, A::Error> {
+                Auth::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_any(AuthVisitor)
+    }
 }
 
 impl Auth {
@@ -332,9 +400,17 @@ mod tests {
         );
         let error = serde_json::from_str::<HeaderValue>(r#"{"vault": "x"}"#).unwrap_err();
         assert!(
-            error.to_string().contains("unknown variant `vault`"),
+            error.to_string().contains("unknown field `vault`"),
             "{error}"
         );
+        let error = serde_json::from_str::<Auth>(r#"{"bearer": "s3cret"}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("{file: PATH} or {env: VAR}"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        let error = serde_json::from_str::<Auth>(r#""s3cret""#).unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     #[test]
