@@ -227,13 +227,14 @@ fn gzip(body: &[u8]) -> Result<Vec<u8>, SinkError> {
         .map_err(|error| SinkError::retryable("gzip of the request body failed", error))
 }
 
-/// `uri` without user info or query, which may carry credentials, for logs and errors.
+/// `uri` as `scheme://host:port`, for logs and errors: user info, path and query may all carry
+/// credentials (chat webhooks put their token in the path).
 fn redact(uri: &Uri) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     let host = uri.host().unwrap_or("");
     match uri.port_u16() {
-        Some(port) => format!("{scheme}://{host}:{port}{}", uri.path()),
-        None => format!("{scheme}://{host}{}", uri.path()),
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
     }
 }
 
@@ -397,6 +398,10 @@ mod tests {
         let uri: Uri = "https://user:pw@collector:4318/v1/logs?token=abc"
             .parse()
             .unwrap();
-        assert_eq!(redact(&uri), "https://collector:4318/v1/logs");
+        assert_eq!(redact(&uri), "https://collector:4318");
+        let uri: Uri = "https://hooks.example.com/services/T0/B0/s3cret"
+            .parse()
+            .unwrap();
+        assert_eq!(redact(&uri), "https://hooks.example.com");
     }
 }
