@@ -29,7 +29,7 @@
 //!   given a larger batch, the sink cuts it itself, the same way every time.
 //! - 408, 429 and 5xx are retried by the pipeline, after `Retry-After` when the answer has one;
 //!   a connection that could not be made is retried. Any other status is fatal, with the status
-//!   and the first line of the answer's body in the error (a 401 says to fix `auth`). A record
+//!   and the first line of the answer's body in the error. A record
 //!   larger than `max_body_bytes` on its own is rejected (dead-lettered), the rest is sent.
 //! - **At least once.** When a request times out or its connection drops after it was sent,
 //!   the receiver may have stored it. A webhook cannot be asked what it holds, so the sink
@@ -86,7 +86,6 @@ mod idempotency;
 mod secret;
 mod sink;
 mod stats;
-mod transport;
 
 pub use config::{
     ConfigError, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_BATCH_EVENTS, DEFAULT_MAX_BODY_BYTES,
@@ -97,4 +96,3 @@ pub use idempotency::{DEFAULT_IDEMPOTENCY_HEADER, idempotency_key};
 pub use secret::{Auth, HeaderValue, Secret, SecretError};
 pub use sink::{WebhookError, WebhookSink};
 pub use stats::WebhookSinkStats;
-pub use transport::TransportError;

@@ -12,14 +12,14 @@ use crate::encode::{self, Format, Request, RequestLimits};
 use crate::idempotency::key_of;
 use crate::secret::{self, SecretError};
 use crate::stats::WebhookSinkStats;
-use crate::transport::{Transport, TransportError, TransportOptions};
+use sink_http::{HeaderSource, HttpClient, HttpConfigError, HttpOptions};
 
 /// A [`Sink`] that POSTs each batch to a webhook; see the [crate documentation](crate) for
 /// the request and what a receiver can rely on.
 ///
 /// `Debug` shows neither header values nor the URL's path and query.
 pub struct WebhookSink {
-    client: Transport,
+    client: HttpClient,
     uri: Uri,
     endpoint: String,
     format: Format,
@@ -64,13 +64,19 @@ impl WebhookSink {
                     problem: "is not a header name".to_owned(),
                 })
             })?;
-        let client = Transport::new(TransportOptions {
-            ca_file: config.ca_file.as_deref(),
-            headers: secret::resolve(&config.headers, config.auth.as_ref())?,
-            gzip: config.gzip,
-            connect_timeout: std::time::Duration::from_secs(config.connect_timeout_secs),
-            request_timeout: config.timeout(),
-        })?;
+        let mut options = HttpOptions::default()
+            .gzip(config.gzip)
+            .connect_timeout(std::time::Duration::from_secs(config.connect_timeout_secs))
+            .request_timeout(config.timeout());
+        if let Some(ca) = &config.ca_file {
+            options = options.ca_file(ca.clone());
+        }
+        // Read here rather than by sink-http, so that errors name the sink's own keys and
+        // `auth` can be turned into an Authorization header.
+        for header in secret::resolve(&config.headers, config.auth.as_ref())? {
+            options = options.header(header.name, HeaderSource::Value(header.value));
+        }
+        let client = HttpClient::new(&options)?;
         Ok(WebhookSink {
             client,
             uri,
@@ -113,12 +119,12 @@ impl WebhookSink {
             )
             .await
         {
-            Ok(status) => {
+            Ok(response) => {
                 self.stats.delivered(events, bytes);
                 tracing::debug!(
                     sink = "webhook",
                     endpoint = %self.endpoint,
-                    status = status.as_u16(),
+                    status = response.status.as_u16(),
                     events,
                     bytes,
                     idempotency_key = %request.idempotency_key,
@@ -206,5 +212,5 @@ pub enum WebhookError {
     Secret(#[from] SecretError),
     /// The HTTP client could not be built (CA bundle, TLS).
     #[error(transparent)]
-    Http(#[from] TransportError),
+    Http(#[from] HttpConfigError),
 }
