@@ -38,8 +38,9 @@
 //! - **Deduplication.** Every request carries an `Idempotency-Key` header (the name is
 //!   configurable): the SHA-256 of its records' occurrence keys, see [`idempotency_key`]. A
 //!   resend of the same batch is the same requests with the same keys, so a receiver that
-//!   remembers the keys it stored (for a few minutes is enough: the pipeline resends within
-//!   its backoff) drops the resend whole. Across a restart of the exporter, the events it had
+//!   remembers the keys it stored drops the resend whole. Keep them as long as one batch may
+//!   be retried: the pipeline retries until the batch is stored, so through an outage of the
+//!   receiver that is the outage's length. Across a restart of the exporter, the events it had
 //!   not checkpointed are sent again, possibly cut into other batches, so their key differs:
 //!   a receiver that must never hold a duplicate deduplicates records by `(uid, resourceVersion)`
 //!   as well (an upsert keyed on it).
