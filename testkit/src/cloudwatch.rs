@@ -36,7 +36,7 @@ mod handler;
 mod limits;
 mod proxy;
 mod stats;
-mod upstream;
+pub(crate) mod upstream;
 mod violation;
 mod wire;
 

@@ -3,9 +3,12 @@
 pub mod apiserver;
 pub mod cloudwatch;
 pub mod http;
+pub mod http_fault;
 pub mod incident;
 pub mod moto;
+pub mod otlp;
 pub mod prometheus;
+pub mod webhook;
 
 pub use apiserver::{
     ApiGroup, EventRef, NewEvent, Refusal, SimCluster, SimConfig, SimError, SimStats,
