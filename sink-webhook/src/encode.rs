@@ -239,7 +239,7 @@ mod tests {
             };
             let split = plan(&events, format, under);
             assert_eq!(split.requests.len(), 2, "{format}");
-            assert!(split.requests.iter().all(|r| r.body.len() <= exact - 1));
+            assert!(split.requests.iter().all(|r| r.body.len() < exact));
         }
     }
 

@@ -77,9 +77,33 @@ fn record_fields(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
 /// Words of the Logs Insights query language (commands, operators, functions), and the
 /// fields CloudWatch adds to every record.
 const INSIGHTS_WORDS: &[&str] = &[
-    "fields", "filter", "stats", "sort", "limit", "display", "parse", "dedup", "by", "as",
-    "and", "or", "not", "in", "like", "asc", "desc", "count", "bin", "latest", "earliest",
-    "ispresent", "sum", "avg", "min", "max", "SOURCE",
+    "fields",
+    "filter",
+    "stats",
+    "sort",
+    "limit",
+    "display",
+    "parse",
+    "dedup",
+    "by",
+    "as",
+    "and",
+    "or",
+    "not",
+    "in",
+    "like",
+    "asc",
+    "desc",
+    "count",
+    "bin",
+    "latest",
+    "earliest",
+    "ispresent",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "SOURCE",
 ];
 
 /// The record fields a Logs Insights query names: identifiers outside string literals, regex
@@ -189,12 +213,12 @@ async fn alerts_dashboards_and_queries_name_only_what_the_binary_exports_and_sto
     let (status, exposition) = exporter.get("/metrics").await;
     assert_eq!(status, 200, "{exposition}");
     families.extend(exported(&exposition));
-    assert!(families.contains("event_keeper_events_sent_total"), "{exposition}");
+    assert!(
+        families.contains("event_keeper_events_sent_total"),
+        "{exposition}"
+    );
     for (file, text) in [
-        (
-            "alerts",
-            read("deploy/helm/event-keeper/files/alerts.yaml"),
-        ),
+        ("alerts", read("deploy/helm/event-keeper/files/alerts.yaml")),
         (
             "Grafana dashboard",
             read("deploy/helm/event-keeper/files/dashboard.json"),

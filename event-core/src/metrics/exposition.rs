@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::{Metrics, SinkCounters, lock, names};
@@ -201,6 +202,9 @@ impl Collector for Scrape {
 }
 
 type ReadCounter = fn(&SinkCounters) -> u64;
+type ReadHistogram = fn(&SinkCounters) -> &Histogram;
+/// A sink statistic's family: its help, and the value per sink.
+type StatisticFamily<'a> = (&'static str, Vec<(&'a str, u64)>);
 
 fn encode_per_sink(
     encoder: &mut DescriptorEncoder<'_>,
@@ -271,7 +275,7 @@ fn encode_per_sink(
             )?;
         }
     }
-    let histograms: [(&'static str, &str, fn(&SinkCounters) -> &_); 2] = [
+    let histograms: [(&'static str, &str, ReadHistogram); 2] = [
         (
             names::EVENT_LATENCY,
             "Seconds from an event's last sighting to its storage by the sink.",
@@ -299,7 +303,7 @@ fn encode_sink_statistics(
     statistics: &[(String, Vec<super::SinkStatistic>)],
 ) -> Result<(), std::fmt::Error> {
     // One family per statistic name, across the sinks that report it.
-    let mut families: std::collections::BTreeMap<&'static str, (&'static str, Vec<(&str, u64)>)> =
+    let mut families: std::collections::BTreeMap<&'static str, StatisticFamily<'_>> =
         std::collections::BTreeMap::new();
     for (sink, stats) in statistics {
         for stat in stats {
