@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use event_core::{BatchLimits, CompiledFilter, Event, OccurrenceKey, Sink, SinkError};
 use sink_cloudwatch::CloudWatchSink;
 use sink_file::FileSink;
+use sink_otlp::OtlpSink;
 use sink_stdout::StdoutSink;
 
 use super::run::RunError;
@@ -128,6 +129,9 @@ async fn open(spec: &SinkSettings) -> Result<Box<dyn Sink>, RunError> {
         ),
         SinkKind::File(config) => {
             Box::new(FileSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
+        }
+        SinkKind::Otlp(config) => {
+            Box::new(OtlpSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
         }
         SinkKind::Stdout(config) => Box::new(StdoutSink::from_config(config)),
     })
