@@ -8,6 +8,7 @@ use event_core::{EventStreamConfig, FilterConfig, LeaderElectionConfig, Pipeline
 use serde::Deserialize;
 use sink_cloudwatch::CloudWatchSinkConfig;
 use sink_file::FileSinkConfig;
+use sink_otlp::OtlpSinkConfig;
 use sink_stdout::StdoutConfig;
 
 use super::cli::Cli;
@@ -182,6 +183,8 @@ pub enum SinkKind {
     CloudWatch(CloudWatchSinkConfig),
     /// `file`: [`FileSinkConfig`]'s keys.
     File(FileSinkConfig),
+    /// `otlp`: [`OtlpSinkConfig`]'s keys.
+    Otlp(OtlpSinkConfig),
     /// `stdout`: [`StdoutConfig`]'s keys.
     Stdout(StdoutConfig),
 }
@@ -192,6 +195,7 @@ impl SinkKind {
         match self {
             SinkKind::CloudWatch(_) => "cloudwatch",
             SinkKind::File(_) => "file",
+            SinkKind::Otlp(_) => "otlp",
             SinkKind::Stdout(_) => "stdout",
         }
     }

@@ -7,6 +7,7 @@ use event_core::FilterConfig;
 use serde::de::DeserializeOwned;
 use sink_cloudwatch::CloudWatchSinkConfig;
 use sink_file::FileSinkConfig;
+use sink_otlp::{OtlpConfigError, OtlpSinkConfig};
 use sink_stdout::StdoutConfig;
 use yaml_serde::Value;
 
@@ -15,7 +16,7 @@ use super::file::bare_message;
 use super::settings::{SinkKind, SinkSettings};
 
 /// The sink types, as `type` spells them.
-const TYPES: &str = "cloudwatch, file or stdout";
+const TYPES: &str = "cloudwatch, file, otlp or stdout";
 /// The longest sink name: it labels metrics and log lines.
 const MAX_NAME_LEN: usize = 64;
 
@@ -100,6 +101,7 @@ impl Entry<'_> {
             Some(value) => Some(self.filter(value)?),
         };
         let has_directory = map.contains_key("directory");
+        let has_endpoint = map.contains_key("endpoint");
         let rest = Value::Mapping(map);
         let kind = match kind.as_str() {
             "cloudwatch" => {
@@ -117,6 +119,17 @@ impl Entry<'_> {
                 let config: FileSinkConfig = self.typed(rest)?;
                 config.validate().map_err(|e| self.file_error(e))?;
                 SinkKind::File(config)
+            }
+            "otlp" => {
+                if !has_endpoint {
+                    return Err(self.invalid(
+                        "endpoint",
+                        "is missing; an OTLP sink needs the collector's base URL, e.g. http://otel-collector:4318",
+                    ));
+                }
+                let config: OtlpSinkConfig = self.typed(rest)?;
+                config.validate().map_err(|e| self.otlp_error(&e))?;
+                SinkKind::Otlp(config)
             }
             "stdout" => SinkKind::Stdout(self.typed::<StdoutConfig>(rest)?),
             other => return Err(self.invalid("type", format!("is {other:?}; use {TYPES}"))),
@@ -177,6 +190,16 @@ impl Entry<'_> {
             _ => error.to_string(),
         };
         self.invalid(&key, problem)
+    }
+
+    fn otlp_error(&self, error: &OtlpConfigError) -> ConfigError {
+        let key = match error {
+            OtlpConfigError::Endpoint(_) | OtlpConfigError::EndpointWithSignalPath(_) => "endpoint",
+            OtlpConfigError::JsonNotBuilt => "encoding",
+            OtlpConfigError::Zero(key) => *key,
+            _ => "",
+        };
+        self.invalid(key, error.to_string())
     }
 
     fn file_error(&self, error: sink_file::ConfigError) -> ConfigError {
@@ -257,6 +280,54 @@ mod tests {
     }
 
     #[test]
+    fn an_otlp_sink_reads_its_keys_and_needs_an_endpoint() {
+        let sinks = sinks(
+            "- type: otlp\n  endpoint: http://otel-collector:4318\n  gzip: false\n  headers:\n    x-api-key: {env: OTLP_KEY}\n  max_batch_events: 500\n",
+        )
+        .unwrap();
+        assert_eq!(sinks[0].name, "otlp");
+        let SinkKind::Otlp(config) = &sinks[0].kind else {
+            panic!("not an OTLP sink: {:?}", sinks[0].kind);
+        };
+        assert!(!config.gzip);
+        assert_eq!(config.max_batch_events, 500);
+        assert_eq!(config.headers.len(), 1);
+
+        for (yaml, key, text) in [
+            ("- type: otlp\n", "sinks[0].endpoint", "is missing"),
+            (
+                "- type: otlp\n  endpoint: otel-collector:4318\n",
+                "sinks[0].endpoint",
+                "not an http:// or https:// URL",
+            ),
+            (
+                "- type: otlp\n  endpoint: http://c:4318/v1/logs\n",
+                "sinks[0].endpoint",
+                "ends in /v1/logs",
+            ),
+            (
+                "- type: otlp\n  endpoint: http://c:4318\n  timeout_secs: 0\n",
+                "sinks[0].timeout_secs",
+                "is 0",
+            ),
+            (
+                "- type: otlp\n  endpoint: http://c:4318\n  encoding: avro\n",
+                "sinks[0].encoding",
+                "unknown variant `avro`",
+            ),
+            (
+                "- type: otlp\n  endpoint: http://c:4318\n  url: http://c\n",
+                "sinks[0].url",
+                "unknown field `url`",
+            ),
+        ] {
+            let error = error_of(yaml);
+            assert_eq!(error.key(), Some(key), "{yaml}: {error}");
+            assert!(error.to_string().contains(text), "{yaml}: {error}");
+        }
+    }
+
+    #[test]
     fn a_file_sink_without_a_directory_is_refused() {
         let error = error_of("- type: file\n  rotation: daily\n");
         assert_eq!(error.key(), Some("sinks[0].directory"));
@@ -286,7 +357,7 @@ mod tests {
             (
                 "- type: kafka\n",
                 "sinks[0].type",
-                "is \"kafka\"; use cloudwatch, file or stdout",
+                "is \"kafka\"; use cloudwatch, file, otlp or stdout",
             ),
             ("- log_group: /a\n", "sinks[0].type", "is missing"),
             ("- stdout\n", "sinks[0]", "is not a mapping"),

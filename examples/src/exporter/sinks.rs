@@ -8,6 +8,7 @@ use event_core::metrics::Metrics;
 use event_core::{BatchLimits, BoxError, CompiledFilter, Event, OccurrenceKey, Sink, SinkError};
 use sink_cloudwatch::CloudWatchSink;
 use sink_file::FileSink;
+use sink_otlp::OtlpSink;
 use sink_stdout::StdoutSink;
 
 use super::run::RunError;
@@ -159,6 +160,9 @@ async fn open(spec: &SinkSettings, metrics: &Metrics) -> Result<Box<dyn Sink>, R
             let sink = FileSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?;
             metrics.register_sink_statistics(&spec.name, Arc::new(sink.stats()));
             Box::new(sink)
+        }
+        SinkKind::Otlp(config) => {
+            Box::new(OtlpSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
         }
         SinkKind::Stdout(config) => Box::new(StdoutSink::from_config(config)),
     })

@@ -287,6 +287,7 @@ fn pipeline(
         let (own, key) = match &sink.kind {
             SinkKind::CloudWatch(c) => (c.send_timeout(), "send_timeout_secs"),
             SinkKind::File(c) => (c.write_timeout, "write_timeout"),
+            SinkKind::Otlp(c) => (Duration::from_secs(c.timeout_secs), "timeout_secs"),
             _ => continue,
         };
         if own >= sink_timeout {
