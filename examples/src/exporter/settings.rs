@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sink_cloudwatch::CloudWatchSinkConfig;
 use sink_file::FileSinkConfig;
 use sink_stdout::StdoutConfig;
+use sink_webhook::WebhookSinkConfig;
 
 use super::cli::Cli;
 use super::env::Env;
@@ -184,6 +185,8 @@ pub enum SinkKind {
     File(FileSinkConfig),
     /// `stdout`: [`StdoutConfig`]'s keys.
     Stdout(StdoutConfig),
+    /// `webhook`: [`WebhookSinkConfig`]'s keys.
+    Webhook(WebhookSinkConfig),
 }
 
 impl SinkKind {
@@ -193,6 +196,7 @@ impl SinkKind {
             SinkKind::CloudWatch(_) => "cloudwatch",
             SinkKind::File(_) => "file",
             SinkKind::Stdout(_) => "stdout",
+            SinkKind::Webhook(_) => "webhook",
         }
     }
 }

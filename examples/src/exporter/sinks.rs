@@ -7,6 +7,7 @@ use event_core::{BatchLimits, CompiledFilter, Event, OccurrenceKey, Sink, SinkEr
 use sink_cloudwatch::CloudWatchSink;
 use sink_file::FileSink;
 use sink_stdout::StdoutSink;
+use sink_webhook::WebhookSink;
 
 use super::run::RunError;
 use super::settings::{Settings, SinkKind, SinkSettings};
@@ -130,6 +131,9 @@ async fn open(spec: &SinkSettings) -> Result<Box<dyn Sink>, RunError> {
             Box::new(FileSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
         }
         SinkKind::Stdout(config) => Box::new(StdoutSink::from_config(config)),
+        SinkKind::Webhook(config) => {
+            Box::new(WebhookSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
+        }
     })
 }
 

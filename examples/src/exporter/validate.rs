@@ -285,6 +285,7 @@ fn pipeline(
         let (own, key) = match &sink.kind {
             SinkKind::CloudWatch(c) => (c.send_timeout(), "send_timeout_secs"),
             SinkKind::File(c) => (c.write_timeout, "write_timeout"),
+            SinkKind::Webhook(c) => (c.send_timeout(), "send_timeout_secs"),
             _ => continue,
         };
         if own >= sink_timeout {
