@@ -10,6 +10,7 @@ use sink_cloudwatch::CloudWatchSinkConfig;
 use sink_file::FileSinkConfig;
 use sink_otlp::OtlpSinkConfig;
 use sink_stdout::StdoutConfig;
+use sink_webhook::WebhookSinkConfig;
 
 use super::cli::Cli;
 use super::env::Env;
@@ -187,6 +188,8 @@ pub enum SinkKind {
     Otlp(OtlpSinkConfig),
     /// `stdout`: [`StdoutConfig`]'s keys.
     Stdout(StdoutConfig),
+    /// `webhook`: [`WebhookSinkConfig`]'s keys.
+    Webhook(WebhookSinkConfig),
 }
 
 impl SinkKind {
@@ -197,6 +200,7 @@ impl SinkKind {
             SinkKind::File(_) => "file",
             SinkKind::Otlp(_) => "otlp",
             SinkKind::Stdout(_) => "stdout",
+            SinkKind::Webhook(_) => "webhook",
         }
     }
 }

@@ -9,6 +9,7 @@ use sink_cloudwatch::CloudWatchSinkConfig;
 use sink_file::FileSinkConfig;
 use sink_otlp::{OtlpConfigError, OtlpSinkConfig};
 use sink_stdout::StdoutConfig;
+use sink_webhook::WebhookSinkConfig;
 use yaml_serde::Value;
 
 use super::error::{ConfigError, Origin};
@@ -16,7 +17,7 @@ use super::file::bare_message;
 use super::settings::{SinkKind, SinkSettings};
 
 /// The sink types, as `type` spells them.
-const TYPES: &str = "cloudwatch, file, otlp or stdout";
+const TYPES: &str = "cloudwatch, file, otlp, stdout or webhook";
 /// The longest sink name: it labels metrics and log lines.
 const MAX_NAME_LEN: usize = 64;
 
@@ -102,6 +103,7 @@ impl Entry<'_> {
         };
         let has_directory = map.contains_key("directory");
         let has_endpoint = map.contains_key("endpoint");
+        let has_url = map.contains_key("url");
         let rest = Value::Mapping(map);
         let kind = match kind.as_str() {
             "cloudwatch" => {
@@ -132,6 +134,17 @@ impl Entry<'_> {
                 SinkKind::Otlp(config)
             }
             "stdout" => SinkKind::Stdout(self.typed::<StdoutConfig>(rest)?),
+            "webhook" => {
+                if !has_url {
+                    return Err(self.invalid(
+                        "url",
+                        "is missing; a webhook sink needs the http:// or https:// URL it POSTs to, e.g. https://hooks.example.com/k8s-events",
+                    ));
+                }
+                let config: WebhookSinkConfig = self.typed(rest)?;
+                config.validate().map_err(|e| self.webhook_error(e))?;
+                SinkKind::Webhook(config)
+            }
             other => return Err(self.invalid("type", format!("is {other:?}; use {TYPES}"))),
         };
         Ok(SinkSettings { name, filter, kind })
@@ -200,6 +213,15 @@ impl Entry<'_> {
             _ => "",
         };
         self.invalid(key, error.to_string())
+    }
+
+    fn webhook_error(&self, error: sink_webhook::ConfigError) -> ConfigError {
+        let key = error.key().unwrap_or_default().to_owned();
+        let problem = match &error {
+            sink_webhook::ConfigError::Invalid { problem, .. } => problem.clone(),
+            _ => error.to_string(),
+        };
+        self.invalid(&key, problem)
     }
 
     fn file_error(&self, error: sink_file::ConfigError) -> ConfigError {
@@ -319,12 +341,73 @@ mod tests {
                 "- type: otlp\n  endpoint: http://c:4318\n  url: http://c\n",
                 "sinks[0].url",
                 "unknown field `url`",
+    fn a_webhook_sink_reads_its_keys_and_needs_a_url() {
+        let sinks = sinks(
+            "- type: webhook\n  url: https://hooks.example.com/k8s\n  format: ndjson\n  gzip: true\n  \
+             headers:\n    X-Team: platform\n    X-Api-Key: {env: HOOK_KEY}\n  \
+             auth:\n    bearer: {file: /var/run/secrets/hook/token}\n  send_timeout_secs: 30\n",
+        )
+        .unwrap();
+        assert_eq!(sinks[0].name, "webhook");
+        let SinkKind::Webhook(config) = &sinks[0].kind else {
+            panic!("not a webhook sink: {:?}", sinks[0].kind);
+        };
+        assert_eq!(config.format, sink_webhook::Format::Ndjson);
+        assert!(config.gzip);
+        assert_eq!(config.headers.len(), 2);
+        assert_eq!(
+            config.auth,
+            Some(sink_webhook::Auth::Bearer(sink_webhook::Secret::File(
+                "/var/run/secrets/hook/token".into()
+            )))
+        );
+        assert_eq!(config.send_timeout_secs, 30);
+
+        for (yaml, key, text) in [
+            ("- type: webhook\n", "sinks[0].url", "is missing"),
+            (
+                "- type: webhook\n  url: hooks.example.com/k8s\n",
+                "sinks[0].url",
+                "does not start with http:// or https://",
+            ),
+            (
+                "- type: webhook\n  url: https://u:p@hooks.example.com/\n",
+                "sinks[0].url",
+                "use `auth`",
+            ),
+            (
+                "- type: webhook\n  url: http://h/\n  format: xml\n",
+                "sinks[0].format",
+                "unknown variant `xml`",
+            ),
+            (
+                "- type: webhook\n  url: http://h/\n  headers:\n    Content-Type: text/plain\n",
+                "sinks[0].headers",
+                "sets Content-Type",
+            ),
+            (
+                "- type: webhook\n  url: http://h/\n  max_batch_events: 0\n",
+                "sinks[0].max_batch_events",
+                "is 0",
+            ),
+            (
+                "- type: webhook\n  url: http://h/\n  endpoint: http://h/\n",
+                "sinks[0].endpoint",
+                "unknown field `endpoint`",
             ),
         ] {
             let error = error_of(yaml);
             assert_eq!(error.key(), Some(key), "{yaml}: {error}");
             assert!(error.to_string().contains(text), "{yaml}: {error}");
         }
+        // A token pasted in place of {file: PATH} is refused without being echoed.
+        let error = error_of("- type: webhook\n  url: http://h/\n  auth:\n    bearer: s3cret\n");
+        assert!(
+            error.key().is_some_and(|k| k.starts_with("sinks[0].auth")),
+            "{error}"
+        );
+        assert!(error.to_string().contains("{file: PATH}"), "{error}");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     #[test]
@@ -358,6 +441,7 @@ mod tests {
                 "- type: kafka\n",
                 "sinks[0].type",
                 "is \"kafka\"; use cloudwatch, file, otlp or stdout",
+                "is \"kafka\"; use cloudwatch, file, stdout or webhook",
             ),
             ("- log_group: /a\n", "sinks[0].type", "is missing"),
             ("- stdout\n", "sinks[0]", "is not a mapping"),

@@ -10,6 +10,7 @@ use sink_cloudwatch::CloudWatchSink;
 use sink_file::FileSink;
 use sink_otlp::OtlpSink;
 use sink_stdout::StdoutSink;
+use sink_webhook::WebhookSink;
 
 use super::run::RunError;
 use super::settings::{Settings, SinkKind, SinkSettings};
@@ -165,6 +166,9 @@ async fn open(spec: &SinkSettings, metrics: &Metrics) -> Result<Box<dyn Sink>, R
             Box::new(OtlpSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
         }
         SinkKind::Stdout(config) => Box::new(StdoutSink::from_config(config)),
+        SinkKind::Webhook(config) => {
+            Box::new(WebhookSink::new(config.clone()).map_err(|e| failed(Box::new(e)))?)
+        }
     })
 }
 

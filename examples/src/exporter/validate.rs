@@ -288,6 +288,7 @@ fn pipeline(
             SinkKind::CloudWatch(c) => (c.send_timeout(), "send_timeout_secs"),
             SinkKind::File(c) => (c.write_timeout, "write_timeout"),
             SinkKind::Otlp(c) => (Duration::from_secs(c.timeout_secs), "timeout_secs"),
+            SinkKind::Webhook(c) => (c.send_timeout(), "send_timeout_secs"),
             _ => continue,
         };
         if own >= sink_timeout {

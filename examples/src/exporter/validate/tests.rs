@@ -304,6 +304,21 @@ fn a_sink_timeout_that_would_cut_a_sinks_own_timeout_is_refused() {
 }
 
 #[test]
+fn a_webhook_sinks_send_timeout_must_fire_before_the_pipelines() {
+    let error = error_of(
+        "cluster: a\npipeline:\n  sink_timeout_secs: 30\nsinks:\n  - type: webhook\n    url: http://h/\n",
+    );
+    assert_eq!(error.key(), Some("pipeline.sink_timeout_secs"));
+    assert!(
+        error
+            .to_string()
+            .contains("not above sinks[0].send_timeout_secs (45)"),
+        "{error}"
+    );
+    assert!(load("cluster: a\nsinks:\n  - type: webhook\n    url: http://h/\n").is_ok());
+}
+
+#[test]
 fn log_levels_are_names_or_directives() {
     assert_eq!(
         load("cluster: a\nlog:\n  level: DEBUG\n")
