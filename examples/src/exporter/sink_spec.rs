@@ -440,8 +440,7 @@ mod tests {
             (
                 "- type: kafka\n",
                 "sinks[0].type",
-                "is \"kafka\"; use cloudwatch, file, otlp or stdout",
-                "is \"kafka\"; use cloudwatch, file, stdout or webhook",
+                "is \"kafka\"; use cloudwatch, file, otlp, stdout or webhook",
             ),
             ("- log_group: /a\n", "sinks[0].type", "is missing"),
             ("- stdout\n", "sinks[0]", "is not a mapping"),
