@@ -244,7 +244,7 @@ async fn check_config_accepts_the_deploy_configmap_and_names_the_key_of_each_mis
     let (code, out, err) = check(&deploy, &pod).await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(
-        out.contains("configuration is valid: cluster prod-eu-1; watching events in all namespaces; sinks cloudwatch, stdout; checkpoint configmap event-keeper/event-keeper-checkpoint; leader election lease event-keeper/event-keeper"),
+        out.contains("configuration is valid: cluster prod-eu-1; watching events in all namespaces; sinks cloudwatch; checkpoint configmap event-keeper/event-keeper-checkpoint; leader election lease event-keeper/event-keeper"),
         "{out}"
     );
 
@@ -270,7 +270,7 @@ async fn check_config_accepts_the_deploy_configmap_and_names_the_key_of_each_mis
             "`checkpoint.store`: unknown variant `etcd`, expected `configmap` or `file`",
         ),
         (
-            replace("server:\n", "  - type: stdout\nserver:\n"),
+            replace("server:\n", "  - type: stdout\n  - type: stdout\nserver:\n"),
             "`sinks[2].name`: is \"stdout\", the name of sinks[1] too",
         ),
         (
@@ -278,7 +278,7 @@ async fn check_config_accepts_the_deploy_configmap_and_names_the_key_of_each_mis
                 "server:\n",
                 "  - type: file\n    rotation: daily\nserver:\n",
             ),
-            "`sinks[2].directory`: is missing; a file sink needs the folder of its archive",
+            "`sinks[1].directory`: is missing; a file sink needs the folder of its archive",
         ),
         (
             replace("listen: 0.0.0.0:8080", "listen: 8080"),
