@@ -341,6 +341,15 @@ mod tests {
                 "- type: otlp\n  endpoint: http://c:4318\n  url: http://c\n",
                 "sinks[0].url",
                 "unknown field `url`",
+            ),
+        ] {
+            let error = error_of(yaml);
+            assert_eq!(error.key(), Some(key), "{yaml}: {error}");
+            assert!(error.to_string().contains(text), "{yaml}: {error}");
+        }
+    }
+
+    #[test]
     fn a_webhook_sink_reads_its_keys_and_needs_a_url() {
         let sinks = sinks(
             "- type: webhook\n  url: https://hooks.example.com/k8s\n  format: ndjson\n  gzip: true\n  \
