@@ -10,22 +10,19 @@ mod fault;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use fault::FaultQueue;
 pub use fault::HttpFault;
 
 use crate::cloudwatch::upstream;
+use crate::serve;
 
 /// What a [`FaultProxy`] has seen so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -102,7 +99,13 @@ impl FaultProxy {
             stats: Mutex::new(FaultStats::default()),
         });
         let token = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, shared.clone(), token.clone()));
+        let handler = shared.clone();
+        tokio::spawn(serve::accept_loop(
+            listener,
+            token.clone(),
+            "the HTTP fault proxy",
+            move |request| handle(handler.clone(), request),
+        ));
         Ok(FaultProxy {
             shared,
             addr,
@@ -138,39 +141,6 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.token.cancel();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, token: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = token.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, shared.clone(), token.clone()));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accepting a connection to the fault proxy failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-        }
-    }
-}
-
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, token: CancellationToken) {
-    let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| handle(shared.clone(), request));
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::select! {
-        result = connection => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection to the fault proxy ended");
-            }
-        }
-        () = token.cancelled() => {}
     }
 }
 

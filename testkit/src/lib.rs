@@ -8,6 +8,7 @@ pub mod incident;
 pub mod moto;
 pub mod otlp;
 pub mod prometheus;
+mod serve;
 pub mod webhook;
 
 pub use apiserver::{

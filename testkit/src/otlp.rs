@@ -6,23 +6,21 @@ use std::collections::VecDeque;
 use std::io::{self, Read as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message as _;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::serve;
 
 /// One log record the receiver accepted, with its resource's attributes.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,7 +127,16 @@ impl Receiver {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let token = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, shared.clone(), token.clone()));
+        let handler = shared.clone();
+        tokio::spawn(serve::accept_loop(
+            listener,
+            token.clone(),
+            "the OTLP receiver",
+            move |request| {
+                let shared = handler.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&shared, request).await) }
+            },
+        ));
         Ok(Receiver {
             shared,
             addr,
@@ -187,42 +194,6 @@ impl Receiver {
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.token.cancel();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, token: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = token.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, shared.clone(), token.clone()));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accepting a connection to the OTLP receiver failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-        }
-    }
-}
-
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, token: CancellationToken) {
-    let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
-        let shared = shared.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(&shared, request).await) }
-    });
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::select! {
-        result = connection => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection to the OTLP receiver ended");
-            }
-        }
-        () = token.cancelled() => {}
     }
 }
 

@@ -12,11 +12,7 @@ use std::collections::HashSet;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -168,7 +164,16 @@ impl Receiver {
             state: Mutex::new(State::default()),
         });
         let token = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, shared.clone(), token.clone()));
+        let handler = shared.clone();
+        tokio::spawn(crate::serve::accept_loop(
+            listener,
+            token.clone(),
+            "the webhook receiver",
+            move |request| {
+                let shared = handler.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&shared, request).await) }
+            },
+        ));
         Ok(Receiver {
             shared,
             addr,
@@ -230,38 +235,6 @@ impl Receiver {
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.token.cancel();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, token: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = token.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let shared = shared.clone();
-                    let token = token.clone();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |request| {
-                            let shared = shared.clone();
-                            async move { Ok::<_, std::convert::Infallible>(handle(&shared, request).await) }
-                        });
-                        let connection = http1::Builder::new()
-                            .keep_alive(true)
-                            .serve_connection(TokioIo::new(stream), service);
-                        tokio::select! {
-                            _ = connection => {}
-                            () = token.cancelled() => {}
-                        }
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accepting a connection to the webhook receiver failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-        }
     }
 }
 
