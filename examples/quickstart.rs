@@ -12,11 +12,9 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
-use event_core::metrics::Metrics;
+use event_core::checkpoint::FileCheckpointStore;
 use event_core::{
-    EventStream, EventStreamConfig, EventStreamExt, FilterConfig, FilterRule, Pipeline,
-    PipelineConfig,
+    EventStreamConfig, EventStreamExt, FilterConfig, FilterRule, Keeper, PipelineConfig,
 };
 use sink_file::{FileArchiveReader, FileSink, FileSinkConfig, Rotation};
 use sink_stdout::{Format, StdoutSink};
@@ -81,32 +79,23 @@ async fn run() -> Result<(), Box<dyn Error>> {
         )
         .compile()?;
 
-    let ledger = Ledger::new(LedgerConfig::default());
-    let metrics = Metrics::default();
-    let stream = EventStream::connect(
-        cluster.client(),
-        EventStreamConfig::default(),
-        ledger.clone(),
-        metrics.clone(),
-    )
-    .await?
-    .filter_with(filter);
+    let keeper = Keeper::load(FileCheckpointStore::new(workdir.join("checkpoint.json"))).await?;
+    let stream = keeper
+        .watch(cluster.client(), EventStreamConfig::default())
+        .await?
+        .filter_with(filter);
     let archive = FileSinkConfig::new(workdir.join("archive"))
         .rotation(Rotation::HOURLY)
         .compress(true);
     let shutdown = CancellationToken::new();
-    let pipeline = Pipeline::new(stream)
+    let pipeline = keeper
+        .pipeline(stream)
         .config(PipelineConfig::default().max_batch_wait(Duration::from_millis(200)))
         .sink(StdoutSink::new(Format::Text))
         .sink(FileSink::new(archive.clone())?)
-        .checkpoint(
-            ledger,
-            FileCheckpointStore::new(workdir.join("checkpoint.json")),
-        )
-        .metrics(metrics.clone())
         .run(shutdown.clone());
     let running = tokio::spawn(pipeline);
-    while metrics.established() == 0 {
+    while keeper.metrics().established() == 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 

@@ -7,8 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use event_core::checkpoint::{Checkpoint, FileCheckpointStore, Ledger, LedgerConfig};
-use event_core::metrics::Metrics;
-use event_core::{ApiChoice, EventStream, EventStreamConfig, EventStreamExt, Pipeline};
+use event_core::{ApiChoice, EventStreamConfig, EventStreamExt, Keeper};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -106,25 +105,21 @@ pub async fn consume(
         Group::CoreV1 => ApiChoice::CoreV1,
         Group::EventsV1 => ApiChoice::EventsV1,
     };
-    let metrics = Metrics::default();
-    let stream = EventStream::connect(
-        client,
-        EventStreamConfig::default().api(api),
-        ledger.clone(),
-        metrics.clone(),
-    )
-    .await
-    .map_err(ConsumerError::Watch)?;
+    let keeper =
+        Keeper::from_ledger(ledger.clone()).saving_to(FileCheckpointStore::new(checkpoint));
+    let stream = keeper
+        .watch(client, EventStreamConfig::default().api(api))
+        .await
+        .map_err(ConsumerError::Watch)?;
     let filter = Filtering::KeepAll
         .compile()
         .map_err(ConsumerError::Filter)?;
     let (sink, counts) = NullSink::new();
     let shutdown = CancellationToken::new();
     let pipeline = tokio::spawn(
-        Pipeline::new(stream.filter_with(filter))
+        keeper
+            .pipeline(stream.filter_with(filter))
             .sink(sink)
-            .checkpoint(ledger.clone(), FileCheckpointStore::new(checkpoint))
-            .metrics(metrics)
             .run(shutdown.clone()),
     );
     let deadline = began + timeout;

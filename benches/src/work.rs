@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use event_core::filter::Predicate;
-use event_core::source::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
+use event_core::internals::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
 use event_core::{
     CompiledFilter, ConfigError, Event, EventStreamExt, FilterConfig, FilterRule, Pipeline,
     PipelineConfig, PipelineError, Sink, SinkError, Tracked,

@@ -2,7 +2,7 @@
 //!
 //! - **Liveness** (`/healthz`): 200 while the runtime answers requests at all.
 //! - **Readiness** (`/readyz`): every watch scope established and making progress. A scope
-//!   records its state in the [`Health`] held by [`Metrics`]: established once a list completed
+//!   records its state in the [`Health`] it was given (by a [`Keeper`](crate::Keeper)): established once a list completed
 //!   or a resumed watch connected, failing from its first error until its next successful
 //!   (re)connect, unready once it has been failing for longer than `stall_after`. kube-rs's
 //!   watcher swallows bookmarks and re-watches silently, so silence is never taken for a stall:
@@ -45,34 +45,37 @@ use crate::metrics::Metrics;
 /// a couple of probe periods.
 pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(60);
 
-/// What the health endpoints answer from: the process's [`Metrics`] (and the [`Health`] it
-/// holds) and the readiness settings. Cheap to clone.
+/// What the health endpoints answer from: the process's [`Health`] and [`Metrics`] (the handles
+/// a [`Keeper`](crate::Keeper) counts into) and the readiness settings. Cheap to clone.
 ///
 /// ```
 /// use std::time::Duration;
-/// use event_core::health::HealthState;
+/// use event_core::health::{Health, HealthState};
 /// use event_core::metrics::Metrics;
 ///
-/// let metrics = Metrics::default();
-/// let state = HealthState::new(metrics.clone()).stall_after(Duration::from_secs(30));
-/// metrics.health().register("events@*");
+/// let health = Health::default();
+/// let state = HealthState::new(health.clone(), Metrics::default())
+///     .stall_after(Duration::from_secs(30));
+/// health.register("events@*");
 /// assert!(!state.readiness().is_ready());
-/// metrics.health().established("events@*");
+/// health.established("events@*");
 /// assert!(state.readiness().is_ready());
 /// ```
 ///
 /// With the `http` feature, `health::serve` answers from it over HTTP.
 #[derive(Clone, Debug)]
 pub struct HealthState {
+    health: Health,
     metrics: Metrics,
     stall_after: Duration,
     draining: Option<CancellationToken>,
 }
 
 impl HealthState {
-    /// Answers from `metrics`, the same handle given to the stream and the pipeline.
-    pub fn new(metrics: Metrics) -> Self {
+    /// Answers from `health` and `metrics`, the handles the stream and the pipeline report to.
+    pub fn new(health: Health, metrics: Metrics) -> Self {
         HealthState {
+            health,
             metrics,
             stall_after: DEFAULT_STALL_AFTER,
             draining: None,
@@ -98,7 +101,7 @@ impl HealthState {
 
     /// The readiness of every watch scope now.
     pub fn readiness(&self) -> Readiness {
-        let mut readiness = self.metrics.health().readiness(self.stall_after);
+        let mut readiness = self.health.readiness(self.stall_after);
         if self
             .draining
             .as_ref()
@@ -107,6 +110,11 @@ impl HealthState {
             readiness.shutting_down = true;
         }
         readiness
+    }
+
+    /// The readiness every scope, sink and checkpoint store reports to.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The metrics answered on `/metrics`.

@@ -2,13 +2,55 @@
 //!
 //! Kubernetes deletes Events an hour after their last update (`--event-ttl`; 60 minutes on Amazon
 //! EKS, where it cannot be changed). `event-core` watches them and ships every occurrence to
-//! durable sinks without losing or duplicating any across restarts:
+//! durable sinks without losing or duplicating any across restarts.
+//!
+//! ```no_run
+//! use async_trait::async_trait;
+//! use event_core::checkpoint::FileCheckpointStore;
+//! use event_core::filter::event_types;
+//! use event_core::pipeline::shutdown_on_signals;
+//! use event_core::{Event, EventStreamConfig, EventStreamExt, Keeper, Sink, SinkError};
+//!
+//! /// A sink of your own: print every Warning. A real one calls its service here.
+//! struct Printer;
+//!
+//! #[async_trait]
+//! impl Sink for Printer {
+//!     fn name(&self) -> &str {
+//!         "printer"
+//!     }
+//!
+//!     async fn send(&mut self, batch: &[Event]) -> Result<(), SinkError> {
+//!         // Ok only once stored; SinkError::retryable(..) for a transient failure,
+//!         // SinkError::fatal(..) when retrying cannot help, SinkError::rejected(..) per event.
+//!         for event in batch {
+//!             println!("{} {}/{}: {}", event.reason, event.regarding.kind, event.regarding.name, event.message);
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // The checkpoint, loaded once: the stream resumes from it, the pipeline saves into it.
+//!     let keeper = Keeper::load(FileCheckpointStore::new("checkpoint.json")).await?;
+//!     let events = keeper
+//!         .watch(kube::Client::try_default().await?, EventStreamConfig::default())
+//!         .await?
+//!         .filter_with(event_types(["Warning"]));
+//!     let report = keeper.pipeline(events).sink(Printer).run(shutdown_on_signals()).await?;
+//!     println!("stored {} occurrences", report.acknowledged);
+//!     Ok(())
+//! }
+//! ```
 //!
 //! - [`Event`]: one normalized record for both `core/v1` and `events.k8s.io/v1` Events.
+//! - [`Keeper`]: the checkpoint, loaded once; it starts the watch and builds the pipeline.
 //! - [`EventStream`]: every new occurrence, resumed from the checkpoint's resourceVersion, then
 //!   kube-rs's watcher (list, watch, relist on 410 Gone, backoff with jitter).
-//! - [`EventStreamExt`] and [`filter`]: which events to keep, in code or as a [`FilterConfig`];
-//!   what a filter drops is settled, so it never holds the checkpoint back.
+//! - [`EventStreamExt`] and [`filter`]: which events to keep, in code or as a [`FilterConfig`].
+//!   Any other stream operator works too: an item dropped before the pipeline counts as
+//!   filtered out and never holds the checkpoint back ([`checkpoint::Ticket`]).
 //! - [`Sink`]: the small async contract a destination implements.
 //! - Object changes: with [`EventStreamConfig::objects`], the additions, modifications and
 //!   deletions of pods, nodes, namespaces, services and persistentvolumeclaims, as [`Event`]s
@@ -20,33 +62,8 @@
 //! - [`history`]: reading the kept events back, `kubectl get events` for any time range:
 //!   selected with the same filters, each occurrence once, oldest first, followed as it grows.
 //!
-//! # A custom sink
-//!
-//! ```
-//! use async_trait::async_trait;
-//! use event_core::{Event, Sink, SinkError};
-//!
-//! /// Appends every Warning to a Vec; a real sink would call its service here.
-//! #[derive(Default)]
-//! struct Warnings(Vec<String>);
-//!
-//! #[async_trait]
-//! impl Sink for Warnings {
-//!     fn name(&self) -> &str {
-//!         "warnings"
-//!     }
-//!
-//!     async fn send(&mut self, batch: &[Event]) -> Result<(), SinkError> {
-//!         // Ok only once stored; SinkError::retryable(..) for a transient failure,
-//!         // SinkError::fatal(..) when retrying cannot help, SinkError::rejected(..) per event.
-//!         self.0.extend(batch.iter().filter(|e| e.is_warning()).map(|e| e.key().to_string()));
-//!         Ok(())
-//!     }
-//! }
-//! ```
-//!
-//! `examples/custom_sink.rs` runs one through a [`Pipeline`]; `examples/quickstart.rs` shows the
-//! whole chain against a simulated cluster.
+//! `examples/custom_sink.rs` runs a sink through a [`Pipeline`] without a cluster;
+//! `examples/quickstart.rs` shows the whole chain against a simulated cluster.
 //!
 //! # Filters
 //!
@@ -56,6 +73,7 @@
 //! ```
 //! use std::convert::Infallible;
 //!
+//! use event_core::filter::{Predicate, event_types, involved_kinds, min_count, namespaces};
 //! use event_core::{Event, EventStreamExt, ObjectRef};
 //! use futures::{StreamExt, stream};
 //!
@@ -69,10 +87,9 @@
 //!
 //! let kept: Vec<Event> = futures::executor::block_on(
 //!     stream::iter([Ok::<Event, Infallible>(crash), Ok(pulled)])
-//!         .namespaces(["payments", "billing"])
-//!         .event_types(["Warning"])
-//!         .involved_kinds(["pod"])
-//!         .min_count(2)
+//!         .filter_with(namespaces(["payments", "billing"]))
+//!         .filter_with(event_types(["Warning"]).and(involved_kinds(["pod"])))
+//!         .filter_with(min_count(2))
 //!         .filter_map(|item| async move { item.ok() })
 //!         .collect(),
 //! );
@@ -89,6 +106,9 @@ pub mod event;
 pub mod filter;
 pub mod health;
 pub mod history;
+#[doc(hidden)]
+pub mod internals;
+mod keeper;
 pub mod leader;
 pub mod metrics;
 pub mod observed;
@@ -103,6 +123,7 @@ mod tracked;
 
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use filter::{CompiledFilter, ConfigError, FilterConfig, FilterRule, Predicate};
+pub use keeper::Keeper;
 pub use leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
 pub use observed::Observed;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};

@@ -6,8 +6,6 @@ use std::sync::{Arc, Mutex};
 
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
-use crate::health::Health;
-
 pub mod exposition;
 
 /// Metric names, as exposed: counters end in `_total`, times in `_seconds` (OpenMetrics).
@@ -98,8 +96,6 @@ pub struct SinkCounters {
     latency: Histogram,
     /// Seconds each `send` call took, whatever its outcome.
     request_duration: Histogram,
-    /// The readiness this sink's failures are reported to, and its name there.
-    health: Option<(Health, String)>,
 }
 
 impl Default for SinkCounters {
@@ -117,27 +113,11 @@ impl Default for SinkCounters {
             latency: Histogram::new(exponential_buckets(0.05, 2.0, 17)),
             // 5 ms to about 82 s: one request, up to past the default sink timeout.
             request_duration: Histogram::new(exponential_buckets(0.005, 2.0, 15)),
-            health: None,
         }
     }
 }
 
 impl SinkCounters {
-    /// Reports a failed send that will be retried to readiness ([`Health::sink_failed`]).
-    pub fn send_failed(&self, error: &dyn std::fmt::Display) {
-        if let Some((health, sink)) = &self.health {
-            health.sink_failed(sink, error);
-        }
-    }
-
-    /// Reports that the sink answered (stored, or refused some events) to readiness
-    /// ([`Health::sink_succeeded`]).
-    pub fn send_succeeded(&self) {
-        if let Some((health, sink)) = &self.health {
-            health.sink_succeeded(sink);
-        }
-    }
-
     /// Records how long one `send` call took.
     pub fn observe_request(&self, took: std::time::Duration) {
         self.request_duration.observe(took.as_secs_f64());
@@ -241,7 +221,6 @@ struct Inner {
     sink_statistics: Mutex<BTreeMap<String, Arc<dyn SinkStatistics>>>,
     leader: AtomicBool,
     started: Started,
-    health: Health,
 }
 
 /// Unix time at which the metrics were created: the checkpoint's age before its first save.
@@ -335,17 +314,11 @@ impl Metrics {
         self.inner.api_unreachable.load(Ordering::Relaxed)
     }
 
-    /// The counters of one sink, created on first use; they report the sink's failures to
-    /// [`health`](Self::health).
+    /// The counters of one sink, created on first use.
     pub fn sink(&self, name: &str) -> Arc<SinkCounters> {
         lock(&self.inner.sinks)
             .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new(SinkCounters {
-                    health: Some((self.inner.health.clone(), name.to_owned())),
-                    ..SinkCounters::default()
-                })
-            })
+            .or_default()
             .clone()
     }
 
@@ -386,12 +359,6 @@ impl Metrics {
     /// Whether this replica was last recorded as the leader.
     pub fn is_leader(&self) -> bool {
         self.inner.leader.load(Ordering::Relaxed)
-    }
-
-    /// The readiness of the watch scopes, recorded by the source that counts into these
-    /// metrics (see [`health`](crate::health)).
-    pub fn health(&self) -> &Health {
-        &self.inner.health
     }
 
     /// Seconds from the last checkpoint save (or from the creation of these metrics, before the

@@ -33,6 +33,7 @@ pub use config::PipelineConfig;
 
 use crate::checkpoint::{CheckpointStore, Ledger};
 use crate::filter::Predicate;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::{BatchLimits, Sink, SinkError, Tracked};
 use checkpointer::Checkpointer;
@@ -72,18 +73,19 @@ struct SinkSlot {
 
 /// Runs a stream of [`Tracked`] events into one or more sinks.
 ///
-/// ```no_run
-/// # async fn demo(events: event_core::EventStream, sink: impl event_core::Sink + 'static)
-/// # -> Result<(), Box<dyn std::error::Error>> {
-/// use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
-/// use event_core::pipeline::{shutdown_on_signals, Pipeline};
+/// Build it with [`Keeper::pipeline`](crate::Keeper::pipeline) to acknowledge into the
+/// checkpoint the stream resumed from and save it; [`Pipeline::new`] runs without one.
 ///
-/// let ledger = Ledger::new(LedgerConfig::default());
-/// let report = Pipeline::new(events)
-///     .sink(sink)
-///     .checkpoint(ledger, FileCheckpointStore::new("checkpoint.json"))
-///     .run(shutdown_on_signals())
-///     .await?;
+/// ```no_run
+/// # async fn demo(sink: impl event_core::Sink + 'static)
+/// # -> Result<(), Box<dyn std::error::Error>> {
+/// use event_core::checkpoint::FileCheckpointStore;
+/// use event_core::pipeline::shutdown_on_signals;
+/// use event_core::{EventStreamConfig, Keeper};
+///
+/// let keeper = Keeper::load(FileCheckpointStore::new("checkpoint.json")).await?;
+/// let events = keeper.watch(kube::Client::try_default().await?, EventStreamConfig::default()).await?;
+/// let report = keeper.pipeline(events).sink(sink).run(shutdown_on_signals()).await?;
 /// println!("stored {} events", report.acknowledged);
 /// # Ok(()) }
 /// ```
@@ -95,6 +97,7 @@ pub struct Pipeline<S> {
     checkpoint: Option<(Ledger, Arc<dyn CheckpointStore>)>,
     config: PipelineConfig,
     metrics: Metrics,
+    health: Health,
 }
 
 /// What a pipeline did, returned when it stops.
@@ -114,7 +117,8 @@ where
     S: Stream<Item = Result<Tracked, E>> + Send + Unpin + 'static,
     E: Display + Send + 'static,
 {
-    /// A pipeline reading from `source`.
+    /// A pipeline reading from `source`, without a checkpoint: what it stores is not recorded
+    /// anywhere that survives the process.
     pub fn new(source: S) -> Self {
         Pipeline {
             source,
@@ -123,6 +127,7 @@ where
             checkpoint: None,
             config: PipelineConfig::default(),
             metrics: Metrics::default(),
+            health: Health::default(),
         }
     }
 
@@ -155,10 +160,14 @@ where
         self
     }
 
-    /// Saves `ledger` to `store` every `checkpoint_interval` and at shutdown. The ledger must be
-    /// the one the source offers its occurrences to.
-    pub fn checkpoint(mut self, ledger: Ledger, store: impl CheckpointStore + 'static) -> Self {
-        self.checkpoint = Some((ledger, Arc::new(store)));
+    /// Saves `ledger` to `store` every `checkpoint_interval` and at shutdown ([`Keeper`](crate::Keeper)
+    /// wires both ends to the one ledger).
+    pub(crate) fn checkpoint(
+        mut self,
+        ledger: Ledger,
+        store: Option<Arc<dyn CheckpointStore>>,
+    ) -> Self {
+        self.checkpoint = store.map(|store| (ledger, store));
         self
     }
 
@@ -168,9 +177,16 @@ where
         self
     }
 
-    /// Counts into `metrics` (share it with the source and the `/metrics` endpoint).
+    /// Counts into `metrics` (a [`Keeper`](crate::Keeper)'s pipeline counts where the keeper
+    /// does).
     pub fn metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Reports the sinks' and the checkpoint store's failures to `health` (readiness).
+    pub fn health(mut self, health: Health) -> Self {
+        self.health = health;
         self
     }
 
@@ -227,6 +243,7 @@ where
                         dead_letter: dead_letter.clone(),
                         config: config.clone(),
                         metrics: metrics.clone(),
+                        health: self.health.clone(),
                         counters,
                         hard_stop: hard_stop.clone(),
                         dispatched_before_restart,
@@ -241,9 +258,13 @@ where
                 ledger,
                 store,
                 metrics: metrics.clone(),
+                health: self.health.clone(),
                 saving: Mutex::new(()),
             })
         });
+        if let Some(c) = &checkpointer {
+            c.ledger.open();
+        }
         let checkpoint_done = CancellationToken::new();
         let periodic = checkpointer.as_ref().map(|c| {
             AbortOnDropHandle::new(tokio::spawn(

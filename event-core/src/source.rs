@@ -62,7 +62,12 @@ mod scope;
 mod stream;
 mod unmanaged;
 
+// The one-pass decode: not API, reached through `crate::internals` by the benches and tests
+// that measure and check it.
+#[doc(hidden)]
 pub use event_object::{CoreV1Event, EventsV1Event};
-pub use kind::{ObjectKind, WatchedKind};
-pub use lenient::{DecodeError, Lenient, LenientDecode};
+pub use kind::ObjectKind;
+pub use lenient::DecodeError;
+#[doc(hidden)]
+pub use lenient::{Lenient, LenientDecode};
 pub use stream::{ApiChoice, EventStream, EventStreamConfig, WatchError};

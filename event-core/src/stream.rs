@@ -1,29 +1,27 @@
 //! [`EventStreamExt`]: filters for any stream of [`Observed`] events, which settle what they drop.
 //!
-//! Every method returns a [`Filtered`] stream. An item whose event the predicate rejects is
-//! [dismissed](Observed::dismiss), never merely dropped: for an item of an
-//! [`EventStream`](crate::EventStream) that tells the checkpoint the occurrence was handled on
-//! purpose, where a dropped one would be taken as abandoned and hold the resume point back.
-//! `Err` items pass through untouched and in place.
+//! [`filter_with`](EventStreamExt::filter_with) keeps the events a [`Predicate`] matches: one of
+//! [`filter`]'s (`event_types`, `namespaces`, `reasons`, `involved_kinds`, `message_matches`,
+//! `min_count`), a combination of them, a compiled [`FilterConfig`](crate::FilterConfig), or a
+//! closure. An item it rejects is [dismissed](Observed::dismiss): counted as filtered out, and
+//! its occurrence settled in the checkpoint. `Err` items pass through untouched and in place.
+//!
+//! These filters are a convenience, not a requirement: an item of an
+//! [`EventStream`](crate::EventStream) dropped by any other operator (`futures::StreamExt::filter`,
+//! `take`, `skip_while`) or by your own code is settled the same way (see
+//! [`Ticket`](crate::checkpoint::Ticket)).
 
 mod filtered;
 
 use futures::Stream;
-use regex::Regex;
 
-use crate::filter::{
-    self, EventTypes, InvolvedKinds, MessageMatches, MinCount, Namespaces, Predicate, Reasons,
-};
+use crate::filter::Predicate;
 use crate::{Event, Observed};
 
 pub use filtered::Filtered;
 
 /// Filters for streams of `Result<T, E>` where `T` is [`Observed`]: an
 /// [`EventStream`](crate::EventStream), or any stream of [`Event`]s.
-///
-/// Chain the methods to keep events that pass every filter; use [`Predicate::or`] and
-/// [`filter_with`](Self::filter_with) for anything else. Filtered-out items are
-/// [dismissed](Observed::dismiss); errors pass through.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -43,93 +41,45 @@ pub use filtered::Filtered;
 /// );
 /// assert_eq!(kept.len(), 1);
 /// ```
-pub trait EventStreamExt<T, E>: Stream<Item = Result<T, E>>
-where
-    T: Observed,
-{
-    /// Keeps events in any of the given namespaces; see [`filter::namespaces`].
-    fn namespaces<I>(self, names: I) -> Filtered<Self, Namespaces>
+pub trait EventStreamExt: Stream {
+    /// Keeps the events `predicate` matches and dismisses the others: a predicate of
+    /// [`filter`](crate::filter), a combination ([`Predicate::or`], [`Predicate::and`]), a
+    /// [`CompiledFilter`](crate::filter::CompiledFilter), or an
+    /// `Arc<dyn Predicate>` chosen at run time.
+    fn filter_with<P, T, E>(self, predicate: P) -> Filtered<Self, P>
     where
-        Self: Sized,
-        I: IntoIterator,
-        I::Item: Into<String>,
-    {
-        Filtered::new(self, filter::namespaces(names))
-    }
-
-    /// Keeps events of any of the given types, ignoring case; see [`filter::event_types`].
-    fn event_types<I>(self, types: I) -> Filtered<Self, EventTypes>
-    where
-        Self: Sized,
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        Filtered::new(self, filter::event_types(types))
-    }
-
-    /// Keeps events with any of the given reasons; see [`filter::reasons`].
-    fn reasons<I>(self, reasons: I) -> Filtered<Self, Reasons>
-    where
-        Self: Sized,
-        I: IntoIterator,
-        I::Item: Into<String>,
-    {
-        Filtered::new(self, filter::reasons(reasons))
-    }
-
-    /// Keeps events whose object is of any of the given kinds, ignoring case; see
-    /// [`filter::involved_kinds`].
-    fn involved_kinds<I>(self, kinds: I) -> Filtered<Self, InvolvedKinds>
-    where
-        Self: Sized,
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        Filtered::new(self, filter::involved_kinds(kinds))
-    }
-
-    /// Keeps events whose message contains a match of `regex`; see [`filter::message_matches`].
-    fn message_matches(self, regex: Regex) -> Filtered<Self, MessageMatches>
-    where
-        Self: Sized,
-    {
-        Filtered::new(self, filter::message_matches(regex))
-    }
-
-    /// Keeps events that occurred at least `min` times; see [`filter::min_count`].
-    fn min_count(self, min: u32) -> Filtered<Self, MinCount>
-    where
-        Self: Sized,
-    {
-        Filtered::new(self, filter::min_count(min))
-    }
-
-    /// Keeps events for which `keep` returns `true`.
-    fn filter_events<F>(self, keep: F) -> Filtered<Self, F>
-    where
-        Self: Sized,
-        F: Fn(&Event) -> bool + Send + Sync,
-    {
-        Filtered::new(self, keep)
-    }
-
-    /// Keeps events that `predicate` matches: a combination of predicates, a
-    /// [`CompiledFilter`](crate::filter::CompiledFilter), or an `Arc<dyn Predicate>`.
-    fn filter_with<P>(self, predicate: P) -> Filtered<Self, P>
-    where
-        Self: Sized,
+        Self: Stream<Item = Result<T, E>> + Sized,
+        T: Observed,
         P: Predicate,
     {
         Filtered::new(self, predicate)
     }
+
+    /// Keeps the events for which the closure `keep` returns `true`, and dismisses the others.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use event_core::{Event, EventStreamExt};
+    /// use futures::{StreamExt, stream};
+    ///
+    /// let events = [Event::new("u1", "1"), Event::new("u2", "1")].map(Ok::<_, Infallible>);
+    /// let kept: Vec<_> = futures::executor::block_on(
+    ///     stream::iter(events).filter_events(|e| e.uid != "u2").collect(),
+    /// );
+    /// assert_eq!(kept.len(), 1);
+    /// ```
+    fn filter_events<F, T, E>(self, keep: F) -> Filtered<Self, F>
+    where
+        Self: Stream<Item = Result<T, E>> + Sized,
+        T: Observed,
+        F: Fn(&Event) -> bool + Send + Sync,
+    {
+        Filtered::new(self, keep)
+    }
 }
 
-impl<S, T, E> EventStreamExt<T, E> for S
-where
-    S: Stream<Item = Result<T, E>>,
-    T: Observed,
-{
-}
+impl<S: Stream> EventStreamExt for S {}
 
 #[cfg(test)]
 mod tests {
@@ -138,8 +88,11 @@ mod tests {
 
     use futures::{StreamExt, executor::block_on, stream};
 
+    use regex::Regex;
+
     use super::*;
     use crate::ObjectRef;
+    use crate::filter;
     use crate::filter::{FilterConfig, FilterRule};
 
     /// An event that records its uid when dismissed.
@@ -246,28 +199,29 @@ mod tests {
 
     #[test]
     fn namespaces_keeps_listed_namespaces_and_dismisses_the_rest() {
-        let (kept, dismissed) = run(|s| s.namespaces(["payments", "billing"]));
+        let (kept, dismissed) = run(|s| s.filter_with(filter::namespaces(["payments", "billing"])));
         assert_eq!(kept, uids(&["a", "b", "d"]));
         assert_eq!(dismissed, uids(&["c"]));
     }
 
     #[test]
     fn event_types_keeps_listed_types() {
-        let (kept, dismissed) = run(|s| s.event_types(["warning"]));
+        let (kept, dismissed) = run(|s| s.filter_with(filter::event_types(["warning"])));
         assert_eq!(kept, uids(&["a", "c"]));
         assert_eq!(dismissed, uids(&["b", "d"]));
     }
 
     #[test]
     fn reasons_keeps_listed_reasons() {
-        let (kept, dismissed) = run(|s| s.reasons(["Pulled", "Unhealthy"]));
+        let (kept, dismissed) = run(|s| s.filter_with(filter::reasons(["Pulled", "Unhealthy"])));
         assert_eq!(kept, uids(&["b", "c"]));
         assert_eq!(dismissed, uids(&["a", "d"]));
     }
 
     #[test]
     fn involved_kinds_keeps_listed_kinds() {
-        let (kept, dismissed) = run(|s| s.involved_kinds(["node", "DEPLOYMENT"]));
+        let (kept, dismissed) =
+            run(|s| s.filter_with(filter::involved_kinds(["node", "DEPLOYMENT"])));
         assert_eq!(kept, uids(&["c", "d"]));
         assert_eq!(dismissed, uids(&["a", "b"]));
     }
@@ -275,7 +229,7 @@ mod tests {
     #[test]
     fn message_matches_keeps_matching_messages() -> Result<(), regex::Error> {
         let regex = Regex::new("(?i)^(back-off|scaled)")?;
-        let (kept, dismissed) = run(|s| s.message_matches(regex));
+        let (kept, dismissed) = run(|s| s.filter_with(filter::message_matches(regex)));
         assert_eq!(kept, uids(&["a", "d"]));
         assert_eq!(dismissed, uids(&["b", "c"]));
         Ok(())
@@ -283,7 +237,7 @@ mod tests {
 
     #[test]
     fn min_count_keeps_repeated_events() {
-        let (kept, dismissed) = run(|s| s.min_count(2));
+        let (kept, dismissed) = run(|s| s.filter_with(filter::min_count(2)));
         assert_eq!(kept, uids(&["a", "c"]));
         assert_eq!(dismissed, uids(&["b", "d"]));
     }
@@ -297,7 +251,10 @@ mod tests {
 
     #[test]
     fn chained_filters_keep_what_passes_all_and_dismiss_each_item_once() {
-        let (kept, dismissed) = run(|s| s.event_types(["Warning"]).namespaces(["payments"]));
+        let (kept, dismissed) = run(|s| {
+            s.filter_with(filter::event_types(["Warning"]))
+                .filter_with(filter::namespaces(["payments"]))
+        });
         assert_eq!(kept, uids(&["a"]));
         assert_eq!(dismissed, uids(&["b", "c", "d"]));
     }
@@ -333,8 +290,8 @@ mod tests {
         ];
         let out: Vec<Result<Event, &str>> = block_on(
             stream::iter(items)
-                .min_count(2)
-                .namespaces(["none"])
+                .filter_with(filter::min_count(2))
+                .filter_with(filter::namespaces(["none"]))
                 .collect(),
         );
         assert_eq!(out, vec![Err("410 Gone")]);

@@ -9,8 +9,9 @@ use crate::{Event, Observed};
 /// An [`Event`] yielded by an [`EventStream`](crate::EventStream), carrying the [`Ticket`] that
 /// records it in the checkpoint once every sink stored it.
 ///
-/// Filters built with [`EventStreamExt`](crate::EventStreamExt) settle the ticket of what they
-/// drop; the [`Pipeline`](crate::Pipeline) settles the rest. Derefs to the [`Event`].
+/// Dropping one anywhere before the [`Pipeline`](crate::Pipeline) counts it as filtered out, as
+/// the filters of [`EventStreamExt`](crate::EventStreamExt) do (see [`Ticket`]); the pipeline
+/// acknowledges the rest once every sink stored them. Derefs to the [`Event`].
 #[derive(Debug)]
 pub struct Tracked {
     // Boxed: an `Event` is about 600 bytes, and an item moves through the source's channel,
@@ -18,7 +19,8 @@ pub struct Tracked {
     // instructions in a profile).
     event: Box<Event>,
     ticket: Option<Ticket>,
-    /// Where a dismissal is counted (the stream's metrics).
+    /// Where a dismissal of an untracked item is counted (the stream's metrics); a ticket counts
+    /// its own.
     metrics: Option<Metrics>,
 }
 
@@ -32,8 +34,18 @@ impl Tracked {
     }
 
     pub(crate) fn counted_in(mut self, metrics: &Metrics) -> Self {
-        self.metrics = Some(metrics.clone());
+        match &mut self.ticket {
+            Some(ticket) => ticket.count_filtered_in(metrics),
+            None => self.metrics = Some(metrics.clone()),
+        }
         self
+    }
+
+    /// The pipeline has taken the item: dropped from now on, it is replayed after a restart.
+    pub(crate) fn hold(&mut self) {
+        if let Some(ticket) = &mut self.ticket {
+            ticket.hold();
+        }
     }
 
     /// An event that no checkpoint tracks (tests, replays from an archive).
@@ -68,6 +80,7 @@ impl Observed for Tracked {
         if let Some(metrics) = &self.metrics {
             metrics.add_filtered(1);
         }
+        // A ticket counts its own dismissal.
         if let Some(ticket) = self.ticket {
             ticket.dismiss();
         }

@@ -11,7 +11,7 @@ use event_core::Event;
 use event_core::checkpoint::{
     CheckpointStore, EncodedCheckpoint, FileCheckpointStore, Ledger, LedgerConfig,
 };
-use event_core::source::{CoreV1Event, EventsV1Event, Lenient};
+use event_core::internals::{CoreV1Event, EventsV1Event, Lenient};
 use kube::core::{ObjectList, WatchEvent};
 use sink_stdout::{Layout, Printer, TableWriter};
 

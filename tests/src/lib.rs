@@ -6,11 +6,12 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
+use event_core::checkpoint::{FileCheckpointStore, Ledger};
+use event_core::health::Health;
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{
-    EventStream, EventStreamConfig, OccurrenceKey, Pipeline, PipelineConfig, PipelineError,
+    EventStream, EventStreamConfig, Keeper, OccurrenceKey, Pipeline, PipelineConfig, PipelineError,
     PipelineReport, Tracked, WatchError,
 };
 use futures::Stream;
@@ -97,6 +98,8 @@ pub struct Exporter {
     pub checkpoint: PathBuf,
     /// Counters of the current run.
     pub metrics: Metrics,
+    /// Readiness of the current run.
+    pub health: Health,
     /// The ledger of the current run.
     pub ledger: Option<Ledger>,
     shutdown: CancellationToken,
@@ -112,6 +115,7 @@ impl Exporter {
             sink: MemorySink::new("memory"),
             checkpoint: dir.path().join("checkpoint.json"),
             metrics: Metrics::default(),
+            health: Health::default(),
             ledger: None,
             shutdown: CancellationToken::new(),
             run: None,
@@ -161,20 +165,19 @@ impl Exporter {
         F: FnOnce(Pipeline<S>) -> Pipeline<S>,
     {
         assert!(self.run.is_none(), "already running");
-        let store = FileCheckpointStore::new(&self.checkpoint);
-        let ledger = Ledger::load(&store, LedgerConfig::default())
-            .await
-            .expect("checkpoint loads");
         self.metrics = Metrics::default();
-        let stream = EventStream::connect(
-            cluster.client(),
-            config,
-            ledger.clone(),
-            self.metrics.clone(),
-        )
-        .await
-        .expect("stream connects");
-        let pipeline = Pipeline::new(filter(stream))
+        self.health = Health::default();
+        let keeper = Keeper::load(FileCheckpointStore::new(&self.checkpoint))
+            .await
+            .expect("checkpoint loads")
+            .with_metrics(self.metrics.clone())
+            .with_health(self.health.clone());
+        let stream = keeper
+            .watch(cluster.client(), config)
+            .await
+            .expect("stream connects");
+        let pipeline = keeper
+            .pipeline(filter(stream))
             .config(
                 PipelineConfig::default()
                     .max_batch_events(50)
@@ -182,12 +185,10 @@ impl Exporter {
                     .checkpoint_interval(Duration::from_millis(100))
                     .shutdown_timeout(Duration::from_secs(5)),
             )
-            .sink(self.sink.clone())
-            .checkpoint(ledger.clone(), store)
-            .metrics(self.metrics.clone());
+            .sink(self.sink.clone());
         let pipeline = customize(pipeline);
         self.shutdown = CancellationToken::new();
-        self.ledger = Some(ledger);
+        self.ledger = Some(keeper.ledger().clone());
         self.run = Some(tokio::spawn(pipeline.run(self.shutdown.clone())));
         let metrics = self.metrics.clone();
         wait_until(
@@ -203,6 +204,15 @@ impl Exporter {
         self.shutdown.cancel();
         let run = self.run.take().expect("running");
         within("pipeline shutdown", Duration::from_secs(10), run)
+            .await
+            .expect("pipeline task")
+            .expect("pipeline result")
+    }
+
+    /// Waits for the run to end by itself (its stream ended) and returns its report.
+    pub async fn finish(&mut self) -> PipelineReport {
+        let run = self.run.take().expect("running");
+        within("the pipeline to finish", Duration::from_secs(20), run)
             .await
             .expect("pipeline task")
             .expect("pipeline result")

@@ -5,15 +5,13 @@
 use std::time::Duration;
 
 use event_core::checkpoint::{
-    Checkpoint, CheckpointError, CheckpointStore, ConfigMapCheckpointStore, Ledger, LedgerConfig,
-    SeenEvent,
+    Checkpoint, CheckpointError, CheckpointStore, ConfigMapCheckpointStore, SeenEvent,
 };
 use event_core::leader::{LeaderElectionConfig, LeaderElector, Leadership};
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{
-    EventStream, EventStreamConfig, OccurrenceKey, Pipeline, PipelineConfig, PipelineError,
-    PipelineReport,
+    EventStreamConfig, Keeper, OccurrenceKey, PipelineConfig, PipelineError, PipelineReport,
 };
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::{assert_exactly_once, init_tracing, key, wait_until, within};
@@ -214,20 +212,17 @@ struct Running {
 }
 
 async fn start(cluster: &SimCluster, sink: &MemorySink) -> Running {
-    let store = store(cluster);
-    let ledger = Ledger::load(&store, LedgerConfig::default())
-        .await
-        .expect("checkpoint loads");
     let metrics = Metrics::default();
-    let stream = EventStream::connect(
-        cluster.client(),
-        EventStreamConfig::default(),
-        ledger.clone(),
-        metrics.clone(),
-    )
-    .await
-    .expect("stream connects");
-    let pipeline = Pipeline::new(stream)
+    let keeper = Keeper::load(store(cluster))
+        .await
+        .expect("checkpoint loads")
+        .with_metrics(metrics.clone());
+    let stream = keeper
+        .watch(cluster.client(), EventStreamConfig::default())
+        .await
+        .expect("stream connects");
+    let pipeline = keeper
+        .pipeline(stream)
         .config(
             PipelineConfig::default()
                 .max_batch_events(50)
@@ -235,9 +230,7 @@ async fn start(cluster: &SimCluster, sink: &MemorySink) -> Running {
                 .checkpoint_interval(Duration::from_millis(100))
                 .shutdown_timeout(Duration::from_secs(5)),
         )
-        .sink(sink.clone())
-        .checkpoint(ledger, store)
-        .metrics(metrics.clone());
+        .sink(sink.clone());
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(pipeline.run(shutdown.clone()));
     wait_until(

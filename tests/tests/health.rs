@@ -5,11 +5,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
-use event_core::health::{HealthState, serve};
+use event_core::checkpoint::FileCheckpointStore;
+use event_core::health::{Health, HealthState, serve};
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
-use event_core::{ApiChoice, EventStream, EventStreamConfig, ObjectKind, Pipeline, PipelineConfig};
+use event_core::{ApiChoice, EventStreamConfig, Keeper, ObjectKind, PipelineConfig};
 use testkit::http::get;
 use testkit::prometheus::sample;
 use testkit::{NewEvent, SimCluster, SimConfig};
@@ -37,8 +37,10 @@ async fn readiness_follows_the_watch_through_an_api_outage_and_metrics_count_wha
     init_tracing();
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
     let metrics = Metrics::default();
+    let health = Health::default();
     let stop_server = CancellationToken::new();
-    let state = HealthState::new(metrics.clone()).stall_after(Duration::from_millis(500));
+    let state =
+        HealthState::new(health.clone(), metrics.clone()).stall_after(Duration::from_millis(500));
     let server = serve("127.0.0.1:0".parse().unwrap(), state, stop_server.clone())
         .await
         .expect("the health server binds");
@@ -49,26 +51,29 @@ async fn readiness_follows_the_watch_through_an_api_outage_and_metrics_count_wha
     // The API server answers 503 at first: the watches start but cannot list.
     cluster.set_unavailable(true);
     let dir = tempfile::tempdir().unwrap();
-    let store = FileCheckpointStore::new(dir.path().join("checkpoint.json"));
-    let ledger = Ledger::new(LedgerConfig::default());
+    let keeper = Keeper::load(FileCheckpointStore::new(dir.path().join("checkpoint.json")))
+        .await
+        .expect("no checkpoint yet")
+        .with_metrics(metrics.clone())
+        .with_health(health);
     let config = EventStreamConfig::default()
         .api(ApiChoice::EventsV1)
         .objects([ObjectKind::Pods]);
-    let stream = EventStream::connect(cluster.client(), config, ledger.clone(), metrics.clone())
+    let stream = keeper
+        .watch(cluster.client(), config)
         .await
         .expect("connects without discovery");
     let sink = MemorySink::new("memory");
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(
-        Pipeline::new(stream)
+        keeper
+            .pipeline(stream)
             .config(
                 PipelineConfig::default()
                     .max_batch_wait(Duration::from_millis(20))
                     .checkpoint_interval(Duration::from_millis(100)),
             )
             .sink(sink.clone())
-            .checkpoint(ledger, store)
-            .metrics(metrics.clone())
             .run(shutdown.clone()),
     );
     tests::wait_until("a list refused", Duration::from_secs(10), || {

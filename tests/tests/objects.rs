@@ -275,7 +275,7 @@ fn all_kinds() -> EventStreamConfig {
 /// Waits until every scope (events and each object kind) has listed, so no change is coalesced
 /// into an initial list.
 async fn wait_ready(exporter: &Exporter) {
-    let health = exporter.metrics.health().clone();
+    let health = exporter.health.clone();
     wait_until(
         "every watch scope established",
         Duration::from_secs(10),
@@ -553,7 +553,7 @@ async fn namespaced_kinds_are_watched_per_namespace_and_cluster_kinds_once() {
         .namespaces(["payments", "checkout"])
         .objects([ObjectKind::Pods, ObjectKind::Nodes, ObjectKind::Pods]);
     exporter.start(&cluster, config).await;
-    let health = exporter.metrics.health().clone();
+    let health = exporter.health.clone();
     wait_until(
         "every watch scope established",
         Duration::from_secs(10),

@@ -5,7 +5,7 @@
 //! `Event::from_core_v1` / `Event::from_events_v1` make of it.
 
 use event_core::Event;
-use event_core::source::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
+use event_core::internals::{CoreV1Event, EventsV1Event, Lenient, LenientDecode};
 use kube::core::{ObjectList, WatchEvent};
 use serde::de::DeserializeOwned;
 

@@ -25,8 +25,7 @@ use benches::work::NullSink;
 use cap::Cap;
 use clap::Parser;
 use event_core::checkpoint::{FileCheckpointStore, Ledger, LedgerConfig};
-use event_core::metrics::Metrics;
-use event_core::{ApiChoice, EventStream, EventStreamConfig, Pipeline, PipelineConfig};
+use event_core::{ApiChoice, EventStreamConfig, Keeper, PipelineConfig};
 use testkit::SimConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -76,25 +75,23 @@ async fn main() -> Result<(), BoxError> {
     let loaded = cluster::loaded(n, Group::CoreV1, SimConfig::default()).await?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("checkpoint.json");
-    let ledger = Ledger::new(LedgerConfig::default());
-    let metrics = Metrics::default();
-    let stream = EventStream::connect(
-        loaded.cluster.client(),
-        EventStreamConfig::default().api(ApiChoice::CoreV1),
-        ledger.clone(),
-        metrics.clone(),
-    )
-    .await?;
+    let keeper = Keeper::in_memory().saving_to(FileCheckpointStore::new(&path));
+    let ledger = keeper.ledger().clone();
+    let stream = keeper
+        .watch(
+            loaded.cluster.client(),
+            EventStreamConfig::default().api(ApiChoice::CoreV1),
+        )
+        .await?;
     let interval = Duration::from_millis(cli.interval_ms);
     let (sink, counts) = NullSink::new();
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let pipeline = tokio::spawn(
-        Pipeline::new(stream)
+        keeper
+            .pipeline(stream)
             .sink(sink)
-            .checkpoint(ledger.clone(), FileCheckpointStore::new(&path))
             .config(PipelineConfig::default().checkpoint_interval(interval))
-            .metrics(metrics.clone())
             .run(shutdown.clone()),
     );
     let mut peak_tracked = 0;

@@ -28,8 +28,8 @@ use benches::work::normalize;
 use clap::Parser;
 use event_core::metrics::Metrics;
 use event_core::{
-    BatchLimits, Event, EventStream, EventStreamConfig, OccurrenceKey, Pipeline, PipelineConfig,
-    Sink, SinkError, Tracked,
+    BatchLimits, Event, EventStreamConfig, Keeper, OccurrenceKey, Pipeline, PipelineConfig, Sink,
+    SinkError, Tracked,
 };
 use futures::stream;
 use sink_cloudwatch::{CloudWatchSink, CloudWatchSinkConfig};
@@ -199,22 +199,18 @@ async fn latency(moto: &Moto, rate: u64, secs: u64) -> Result<(), BoxError> {
     };
     let sim = cluster::loaded(0, Group::CoreV1, SimConfig::default()).await?;
     let metrics = Metrics::default();
-    let ledger = event_core::checkpoint::Ledger::new(Default::default());
-    let events = EventStream::connect(
-        sim.cluster.client(),
-        EventStreamConfig::default(),
-        ledger.clone(),
-        metrics.clone(),
-    )
-    .await?;
+    let keeper = Keeper::in_memory().with_metrics(metrics.clone());
+    let events = keeper
+        .watch(sim.cluster.client(), EventStreamConfig::default())
+        .await?;
     let config = PipelineConfig::default();
     let wait = config.max_batch_wait;
     let shutdown = CancellationToken::new();
     let pipeline = tokio::spawn(
-        Pipeline::new(events)
+        keeper
+            .pipeline(events)
             .sink(sink)
             .config(config)
-            .metrics(metrics.clone())
             .run(shutdown.clone()),
     );
     while metrics.established() == 0 {

@@ -1,4 +1,8 @@
 //! The live record of what was observed, what is in flight and what every sink acknowledged.
+//!
+//! Over 400 lines: the ledger's state and the rules that move a resume point (offer, observe,
+//! relist, compaction, snapshot) share one lock and one set of invariants, and read best
+//! together; the ticket, the ahead-of-cluster check and the tests have files of their own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,8 +15,12 @@ use super::uid::Uid;
 use super::{Checkpoint, EncodedCheckpoint, SeenEvent};
 
 mod ahead;
+#[cfg(test)]
+mod tests;
+mod ticket;
 
 use ahead::Suspect;
+pub use ticket::Ticket;
 
 /// Settings of a [`Ledger`].
 ///
@@ -61,9 +69,10 @@ impl LedgerConfig {
 /// pipeline (which acknowledges them). Cheap to clone.
 ///
 /// An occurrence enters as a [`Ticket`] when the source offers it; it is recorded in the
-/// checkpoint only when the ticket is [acknowledged](Ticket::ack). A ticket dropped without being
-/// settled stays in flight, which holds the resume point back: losing track of an event can only
-/// cause a replay, never a loss.
+/// checkpoint only when the ticket is [acknowledged](Ticket::ack). A ticket dropped before the
+/// pipeline took it counts as filtered out; one the pipeline held, or dropped once the ledger is
+/// [closed](Ledger::close), stays in flight, which holds the resume point back: losing track of
+/// an occurrence the sinks were meant to get can only cause a replay, never a loss.
 #[derive(Clone, Debug)]
 pub struct Ledger {
     inner: Arc<Mutex<State>>,
@@ -92,6 +101,8 @@ struct State {
     /// Events the checkpoint held as exported when a saved resume point turned out to be ahead
     /// of the cluster: the exported resourceVersion stands for that one occurrence only.
     suspects: Map<Uid, Suspect>,
+    /// Shutting down: a ticket dropped unsettled stays in flight (see [`Ledger::close`]).
+    closed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +141,8 @@ struct SourceState {
     listing_max: Option<u64>,
     /// While a relist is under way: listed objects at or below this version were already seen.
     list_floor: Option<u64>,
+    /// The stream of this source was dropped: a ticket of it dropped unsettled stays in flight.
+    closed: bool,
 }
 
 impl SourceState {
@@ -156,88 +169,6 @@ impl SourceState {
         // A watch from resourceVersion "0" means "from any recent state" to the API server,
         // not "from the beginning": such a point must relist instead.
         Some(point).filter(|&rv| rv > 0)
-    }
-}
-
-/// The acknowledgement handle of one occurrence handed to the pipeline.
-///
-/// Settle it with [`ack`](Ticket::ack) once every sink stored the event, or
-/// [`dismiss`](Ticket::dismiss) when it was filtered out. Dropping it unsettled keeps the
-/// occurrence in flight, so the resume point never passes it.
-#[derive(Debug)]
-#[must_use = "an unsettled ticket holds the resume point back"]
-pub struct Ticket {
-    ledger: Ledger,
-    source: Arc<str>,
-    uid: Uid,
-    resource_version: u64,
-    last_seen: i64,
-    settled: bool,
-}
-
-impl Ticket {
-    /// The resourceVersion of the occurrence.
-    pub fn resource_version(&self) -> u64 {
-        self.resource_version
-    }
-
-    /// Records the occurrence as stored by every sink.
-    pub fn ack(mut self) {
-        self.settle(true);
-    }
-
-    /// Settles an occurrence that was filtered out on purpose: it no longer holds the resume
-    /// point back, and it is not recorded as exported.
-    pub fn dismiss(mut self) {
-        self.settle(false);
-    }
-
-    /// Releases the occurrence from its source's in-flight set, records it settled (and
-    /// exported, when it was), and forgets the event once the resume point covers it.
-    ///
-    /// Forgetting here rather than at the next snapshot (the same rule, [`Entry::covered_by`])
-    /// keeps a burst (a watch replaying a backlog at tens of thousands of events a second) from
-    /// filling the map with entries the resume point already stands for.
-    fn settle(&mut self, exported: bool) {
-        self.settled = true;
-        let mut guard = self.ledger.lock();
-        let state = &mut *guard;
-        let own_point = state.sources.get_mut(&*self.source).and_then(|src| {
-            src.release(self.resource_version);
-            src.resume_point()
-        });
-        let Some(entry) = state.events.get_mut(&self.uid) else {
-            return;
-        };
-        if exported {
-            entry.exported = entry.exported.max(self.resource_version);
-            entry.last_seen = entry.last_seen.max(self.last_seen);
-        }
-        entry.settled = entry.settled.max(self.resource_version);
-        // The entry's source is the last one that offered it, almost always this ticket's.
-        let point = match entry.source.as_deref() {
-            Some(source) if source == &*self.source => own_point,
-            Some(source) => state
-                .sources
-                .get(source)
-                .and_then(SourceState::resume_point),
-            None => None,
-        };
-        if entry.covered_by(point) {
-            state.events.remove(&self.uid);
-        }
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if !self.settled {
-            tracing::debug!(
-                event.uid = %self.uid,
-                event.rv = self.resource_version,
-                "occurrence abandoned unacknowledged; it will be replayed after a restart"
-            );
-        }
     }
 }
 
@@ -446,7 +377,44 @@ impl Ledger {
             resource_version: rv,
             last_seen,
             settled: false,
+            held: false,
+            filtered: None,
         })
+    }
+
+    /// Shuts the ledger for dropped tickets: from now on an occurrence dropped unsettled stays
+    /// in flight and is replayed after a restart, where before it counted as filtered out.
+    ///
+    /// The [`Pipeline`](crate::Pipeline) calls this before it drops its source, so that what
+    /// the stream still buffers when it stops is replayed rather than lost. Call it yourself
+    /// before dropping a stream whose remaining items you never looked at, when you save the
+    /// ledger afterwards. Acknowledgements and dismissals still count.
+    pub fn close(&self) {
+        self.lock().closed = true;
+    }
+
+    /// Opens the ledger again for dropped tickets (a pipeline starts reading).
+    pub(crate) fn open(&self) {
+        self.lock().closed = false;
+    }
+
+    /// Opens `source` for dropped tickets (an `EventStream` starts watching it).
+    pub(crate) fn open_source(&self, source: &Arc<str>) {
+        self.lock()
+            .sources
+            .entry(source.clone())
+            .or_default()
+            .closed = false;
+    }
+
+    /// [`close`](Self::close) for the tickets of these sources only (an `EventStream` dropped).
+    pub(crate) fn close_sources<'a>(&self, sources: impl IntoIterator<Item = &'a str>) {
+        let mut state = self.lock();
+        for source in sources {
+            if let Some(src) = state.sources.get_mut(source) {
+                src.closed = true;
+            }
+        }
     }
 
     /// Records a notification that carries no occurrence (a bookmark, an unreadable object).
@@ -658,417 +626,5 @@ fn observe_in(src: &mut SourceState, phase: Phase, rv: u64) {
         // A list item outside begin/end_list says nothing about order: learn nothing.
         (Phase::List, None) => {}
         (Phase::Watch, _) => src.observed = Some(src.observed.map_or(rv, |o| o.max(rv))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn src() -> Arc<str> {
-        Arc::from("events@*")
-    }
-
-    fn ledger() -> Ledger {
-        Ledger::new(LedgerConfig::default())
-    }
-
-    fn now() -> Timestamp {
-        Timestamp::now()
-    }
-
-    #[test]
-    fn resume_point_stops_before_the_oldest_unacknowledged_occurrence() {
-        let l = ledger();
-        let a = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        let b = l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap();
-        l.observe(&src(), Phase::Watch, 15);
-        assert_eq!(l.resume_point("events@*"), Some(9));
-        b.ack();
-        assert_eq!(l.resume_point("events@*"), Some(9));
-        a.ack();
-        assert_eq!(l.resume_point("events@*"), Some(15));
-    }
-
-    #[test]
-    fn a_second_offer_of_the_same_or_older_version_is_a_duplicate() {
-        let l = ledger();
-        // An older occurrence in flight keeps the resume point below a, so a stays tracked.
-        let _held = l.offer(&src(), Phase::Watch, "z", 5, now()).unwrap();
-        l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
-        assert_eq!(l.exported_version("a"), Some(10));
-        assert!(l.offer(&src(), Phase::List, "a", 10, now()).is_none());
-        assert!(l.offer(&src(), Phase::List, "a", 9, now()).is_none());
-        let newer = l.offer(&src(), Phase::Watch, "a", 12, now());
-        assert!(newer.is_some(), "a count bump is a new occurrence");
-    }
-
-    #[test]
-    fn in_flight_occurrences_are_not_offered_twice() {
-        let l = ledger();
-        let _held = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        assert!(l.offer(&src(), Phase::List, "a", 10, now()).is_none());
-    }
-
-    #[test]
-    fn only_acknowledged_occurrences_are_checkpointed() {
-        let l = ledger();
-        let a = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        let b = l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap();
-        b.dismiss();
-        let cp = l.snapshot();
-        assert!(cp.events.is_empty());
-        assert_eq!(cp.resume.get("events@*"), Some(&9));
-        a.ack();
-        assert_eq!(l.exported_version("a"), None, "covered at once: forgotten");
-        assert_eq!(l.exported_version("b"), None, "dismissed, not exported");
-        assert_eq!(
-            l.tracked_events(),
-            1,
-            "b, settled ahead of a, waits for a snapshot"
-        );
-        let cp = l.snapshot();
-        assert!(cp.events.is_empty(), "the resume point covers both: {cp:?}");
-        assert_eq!(cp.resume.get("events@*"), Some(&11));
-        assert_eq!(l.tracked_events(), 0, "a dismissed event is settled too");
-    }
-
-    #[test]
-    fn a_settled_occurrence_the_resume_point_covers_is_forgotten_at_once_and_stays_seen() {
-        let l = ledger();
-        let a = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        let b = l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap();
-        b.ack();
-        assert_eq!(
-            l.exported_version("b"),
-            Some(11),
-            "acknowledged ahead of a: the resume point (9) does not cover it yet"
-        );
-        a.ack();
-        assert_eq!(l.exported_version("a"), None);
-        assert_eq!(l.tracked_events(), 1, "b waits for the next snapshot");
-        assert!(l.snapshot().events.is_empty());
-        assert_eq!(l.tracked_events(), 0);
-        // Forgotten, yet never offered again: a watch replay and a relist both skip it.
-        assert!(l.offer(&src(), Phase::Watch, "a", 10, now()).is_none());
-        l.begin_list(&src());
-        assert!(l.offer(&src(), Phase::List, "a", 10, now()).is_none());
-        assert!(l.offer(&src(), Phase::List, "b", 11, now()).is_none());
-        l.end_list(&src());
-    }
-
-    #[test]
-    fn a_burst_of_watched_occurrences_acknowledged_in_order_leaves_nothing_tracked() {
-        let l = ledger();
-        for i in 0..10_000u64 {
-            let ticket = l.offer(&src(), Phase::Watch, &format!("e{i}"), 10 + i, now());
-            ticket.unwrap().ack();
-        }
-        assert_eq!(l.tracked_events(), 0);
-        assert_eq!(l.resume_point("events@*"), Some(10_009));
-    }
-
-    #[test]
-    fn there_is_no_resume_point_before_the_first_list_completes() {
-        let l = ledger();
-        l.begin_list(&src());
-        let a = l.offer(&src(), Phase::List, "a", 30, now()).unwrap();
-        a.ack();
-        let _b = l.offer(&src(), Phase::List, "b", 40, now()).unwrap();
-        assert_eq!(l.resume_point("events@*"), None);
-        assert!(l.snapshot().resume.is_empty());
-        l.end_list(&src());
-        assert_eq!(l.resume_point("events@*"), Some(39));
-    }
-
-    #[test]
-    fn an_abandoned_ticket_holds_the_resume_point_back() {
-        let l = ledger();
-        drop(l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap());
-        l.observe(&src(), Phase::Watch, 20);
-        assert_eq!(l.resume_point("events@*"), Some(9));
-        assert_eq!(l.in_flight(), 1);
-    }
-
-    #[test]
-    fn a_relist_moves_the_resume_point_only_when_complete() {
-        let l = ledger();
-        l.observe(&src(), Phase::Watch, 5);
-        l.begin_list(&src());
-        l.offer(&src(), Phase::List, "b", 30, now()).unwrap().ack();
-        // An item with a lower version may still be on its way.
-        assert_eq!(l.resume_point("events@*"), Some(5));
-        l.offer(&src(), Phase::List, "a", 20, now()).unwrap().ack();
-        l.end_list(&src());
-        assert_eq!(l.resume_point("events@*"), Some(30));
-    }
-
-    #[test]
-    fn a_deletion_found_by_a_relist_is_offered_after_everything_seen_and_never_as_covered() {
-        let l = ledger();
-        l.offer(&src(), Phase::Watch, "gone", 7, now())
-            .unwrap()
-            .ack();
-        l.observe(&src(), Phase::Watch, 12);
-        l.begin_list(&src());
-        // Nothing listed above what the watch saw: one after it.
-        assert_eq!(l.gone_in_list_version(&src(), 7), 13);
-        l.offer(&src(), Phase::List, "b", 20, now()).unwrap().ack();
-        // A newer listed item: the list is at least there, and so may be the deletion.
-        assert_eq!(l.gone_in_list_version(&src(), 7), 20);
-        // An object seen at a version above both (kept by the scope, not by the ledger).
-        assert_eq!(l.gone_in_list_version(&src(), 25), 26);
-        let rv = l.gone_in_list_version(&src(), 7);
-        let ticket = l.offer(&src(), Phase::List, "gone", rv, now());
-        assert!(ticket.is_some(), "the deletion is a new occurrence");
-        ticket.unwrap().ack();
-        l.end_list(&src());
-        assert_eq!(l.resume_point("events@*"), Some(20));
-        assert!(l.offer(&src(), Phase::Watch, "gone", rv, now()).is_none());
-        // A source the ledger never saw.
-        assert_eq!(l.gone_in_list_version(&Arc::from("pods@x"), 4), 5);
-    }
-
-    #[test]
-    fn deleted_events_are_forgotten_once_the_resume_point_passes_them() {
-        let l = ledger();
-        let pending = l.offer(&src(), Phase::Watch, "b", 9, now()).unwrap();
-        l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
-        l.deleted(&src(), "a", 12);
-        assert!(
-            l.snapshot().events.contains_key("a"),
-            "b is still in flight, so the resume point (8) does not cover a"
-        );
-        pending.ack();
-        let cp = l.snapshot();
-        assert!(cp.events.is_empty(), "{cp:?}");
-        assert_eq!(cp.resume.get("events@*"), Some(&12));
-    }
-
-    #[test]
-    fn a_snapshot_keeps_only_what_the_resume_point_does_not_cover() {
-        let l = ledger();
-        let held = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap().ack();
-        let cp = l.snapshot();
-        assert_eq!(cp.resume.get("events@*"), Some(&9));
-        assert_eq!(cp.events.len(), 1, "b is acknowledged ahead of a: {cp:?}");
-        assert_eq!(cp.events["b"].resource_version, 11);
-        held.ack();
-        let cp = l.snapshot();
-        assert!(cp.events.is_empty(), "the resume point (11) covers both");
-        assert_eq!(l.tracked_events(), 0);
-    }
-
-    #[test]
-    fn a_snapshot_gives_back_the_memory_of_events_the_resume_point_now_covers() {
-        let l = ledger();
-        l.begin_list(&src());
-        for i in 0..20_000u64 {
-            l.offer(&src(), Phase::List, &format!("e{i}"), 10 + i, now())
-                .unwrap()
-                .ack();
-        }
-        l.end_list(&src());
-        let full = l.lock().events.capacity();
-        assert!(full >= 20_000, "{full}");
-        assert!(l.snapshot().events.is_empty());
-        let kept = l.lock().events.capacity();
-        assert!(
-            kept <= 2 * MIN_RETAINED_CAPACITY,
-            "{kept} slots kept of {full}"
-        );
-    }
-
-    #[test]
-    fn a_relist_skips_what_the_resume_point_covers_and_offers_the_rest() {
-        let l = ledger();
-        l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
-        l.snapshot();
-        assert_eq!(l.tracked_events(), 0);
-        l.begin_list(&src());
-        assert!(
-            l.offer(&src(), Phase::List, "a", 10, now()).is_none(),
-            "unchanged since the resume point"
-        );
-        assert!(
-            l.offer(&src(), Phase::List, "old", 7, now()).is_none(),
-            "older than the resume point: seen before"
-        );
-        let changed = l.offer(&src(), Phase::List, "a", 14, now());
-        assert!(changed.is_some(), "changed after the resume point");
-        l.end_list(&src());
-        assert_eq!(l.resume_point("events@*"), Some(13));
-    }
-
-    #[test]
-    fn a_newly_watched_namespace_falls_back_to_the_all_namespaces_resume_point() {
-        let l = ledger();
-        l.observe(&src(), Phase::Watch, 50);
-        let ns: Arc<str> = Arc::from("events@payments");
-        l.begin_list(&ns);
-        assert!(l.offer(&ns, Phase::List, "seen", 40, now()).is_none());
-        assert!(l.offer(&ns, Phase::List, "new", 60, now()).is_some());
-        let other: Arc<str> = Arc::from("pods@*");
-        l.begin_list(&other);
-        assert!(
-            l.offer(&other, Phase::List, "pod", 40, now()).is_some(),
-            "another kind has no fallback"
-        );
-    }
-
-    #[test]
-    fn the_dispatch_mark_covers_everything_offered_and_moves_only_forward() {
-        let l = ledger();
-        let _a = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        let _b = l.offer(&src(), Phase::Watch, "b", 20, now()).unwrap();
-        assert!(l.mark_dispatched(10));
-        assert_eq!(
-            l.snapshot().dispatched,
-            Some(20),
-            "covers b, offered already"
-        );
-        assert!(!l.mark_dispatched(20), "b needs no save of its own");
-        assert!(l.mark_dispatched(21));
-        let restored = Ledger::from_checkpoint(l.snapshot(), LedgerConfig::default());
-        assert_eq!(restored.dispatched_before_restart(), Some(21));
-        assert_eq!(l.dispatched_before_restart(), None);
-    }
-
-    #[test]
-    fn events_not_seen_for_longer_than_prune_after_are_forgotten() {
-        let l = Ledger::new(LedgerConfig::default().prune_after(Duration::from_secs(3600)));
-        let old = now() - jiff::SignedDuration::from_hours(2);
-        // Held in flight, so that the resume point covers neither of the others.
-        let _held = l.offer(&src(), Phase::Watch, "held", 5, now()).unwrap();
-        l.offer(&src(), Phase::Watch, "old", 10, old).unwrap().ack();
-        l.offer(&src(), Phase::Watch, "new", 11, now())
-            .unwrap()
-            .ack();
-        let cp = l.snapshot();
-        assert!(!cp.events.contains_key("old"));
-        assert!(cp.events.contains_key("new"));
-    }
-
-    #[test]
-    fn only_a_checkpoint_older_than_the_ttl_is_stale() {
-        let ttl = Duration::from_secs(3600);
-        assert_eq!(stale_by(jiff::SignedDuration::from_secs(600), ttl), None);
-        assert_eq!(
-            stale_by(jiff::SignedDuration::from_secs(7200), ttl),
-            Some(Duration::from_secs(7200))
-        );
-        assert_eq!(stale_by(jiff::SignedDuration::from_secs(-5), ttl), None);
-    }
-
-    #[tokio::test]
-    async fn load_starts_empty_without_a_checkpoint_and_resumes_with_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = super::super::FileCheckpointStore::new(dir.path().join("cp.json"));
-        let fresh = Ledger::load(&store, LedgerConfig::default()).await.unwrap();
-        assert_eq!(fresh.resume_point("events@*"), None);
-        fresh
-            .offer(&src(), Phase::Watch, "a", 10, now())
-            .unwrap()
-            .ack();
-        super::super::CheckpointStore::save(&store, &fresh.snapshot())
-            .await
-            .unwrap();
-        let resumed = Ledger::load(&store, LedgerConfig::default()).await.unwrap();
-        assert_eq!(resumed.resume_point("events@*"), Some(10));
-        let resumed_src: Arc<str> = Arc::from("events@*");
-        assert!(
-            resumed
-                .offer(&resumed_src, Phase::Watch, "a", 10, now())
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn the_encoded_snapshot_is_the_snapshot_as_json() {
-        let l = ledger();
-        let held = l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap();
-        l.offer(&src(), Phase::Watch, "b", 11, now()).unwrap().ack();
-        l.offer(&src(), Phase::Watch, "c", 12, now()).unwrap().ack();
-        let _pending = l.offer(&src(), Phase::Watch, "d", 13, now()).unwrap();
-        let other: Arc<str> = Arc::from("pods@*");
-        l.offer(&other, Phase::Watch, "p", 30, now()).unwrap().ack();
-        assert!(l.mark_dispatched(13));
-        let encoded = l.encoded_snapshot().unwrap();
-        let decoded = encoded.decode().unwrap();
-        let snapshot = l.snapshot();
-        assert_eq!(decoded, snapshot.clone().with_saved_at(decoded.saved_at));
-        assert_eq!(encoded.events(), 2, "b and c, acknowledged ahead of a");
-        assert_eq!(decoded.events.len(), 2);
-        assert_eq!(decoded.resume.get("events@*"), Some(&9));
-        assert_eq!(decoded.resume.get("pods@*"), Some(&30));
-        assert_eq!(decoded.dispatched, Some(30));
-        held.ack();
-        let encoded = l.encoded_snapshot().unwrap();
-        assert_eq!(encoded.events(), 0, "the resume point (12) covers them now");
-        assert_eq!(encoded.decode().unwrap().resume.get("events@*"), Some(&12));
-    }
-
-    #[test]
-    fn uuid_uids_come_back_as_the_same_text_and_stay_deduplicated() {
-        let uuid = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
-        let upper = "6F1C2D3E-4A5B-4C6D-8E9F-0A1B2C3D4E5F";
-        let l = ledger();
-        let _held = l.offer(&src(), Phase::Watch, "older", 5, now()).unwrap();
-        l.offer(&src(), Phase::Watch, uuid, 10, now())
-            .unwrap()
-            .ack();
-        l.offer(&src(), Phase::Watch, upper, 11, now())
-            .unwrap()
-            .ack();
-        assert_eq!(l.exported_version(uuid), Some(10));
-        assert_eq!(
-            l.exported_version(upper),
-            Some(11),
-            "another uid, kept as text"
-        );
-        assert!(l.offer(&src(), Phase::Watch, uuid, 10, now()).is_none());
-        let cp = l.snapshot();
-        let mut uids: Vec<&str> = cp.events.keys().map(String::as_str).collect();
-        uids.sort_unstable();
-        assert_eq!(uids, [upper, uuid]);
-        assert_eq!(
-            l.encoded_snapshot().unwrap().decode().unwrap().events,
-            cp.events
-        );
-        let restored = Ledger::from_checkpoint(cp, LedgerConfig::default());
-        assert!(
-            restored
-                .offer(&src(), Phase::List, uuid, 10, now())
-                .is_none()
-        );
-        assert!(
-            restored
-                .offer(&src(), Phase::List, upper, 11, now())
-                .is_none()
-        );
-        assert!(
-            restored
-                .offer(&src(), Phase::List, uuid, 12, now())
-                .is_some()
-        );
-    }
-
-    #[test]
-    fn a_checkpoint_restores_dedup_state_and_resume_point() {
-        let l = ledger();
-        l.offer(&src(), Phase::Watch, "a", 10, now()).unwrap().ack();
-        let restored = Ledger::from_checkpoint(l.snapshot(), LedgerConfig::default());
-        assert_eq!(restored.resume_point("events@*"), Some(10));
-        assert!(
-            restored
-                .offer(&src(), Phase::Watch, "a", 10, now())
-                .is_none()
-        );
-        assert!(
-            restored
-                .offer(&src(), Phase::Watch, "a", 13, now())
-                .is_some()
-        );
     }
 }

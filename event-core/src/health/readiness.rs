@@ -13,8 +13,8 @@ use super::writers::{CHECKPOINT, WriterReadiness, Writers};
 const MAX_ERROR_CHARS: usize = 300;
 
 /// The readiness of every watch scope, shared by the source that records it and whoever reports
-/// it. Cheap to clone; every clone shares the same state. [`Metrics::health`] holds one, so a
-/// stream and a server given the same [`Metrics`] agree.
+/// it. Cheap to clone; every clone shares the same state: a [`Keeper`](crate::Keeper) hands one
+/// to the stream and the pipeline it binds, and the same one answers `/readyz`.
 ///
 /// The rules, applied by [`readiness`](Health::readiness):
 ///
@@ -26,8 +26,6 @@ const MAX_ERROR_CHARS: usize = 300;
 /// - the process is ready while every registered scope is healthy or has been failing for at
 ///   most `stall_after`, and it is not shutting down.
 ///
-/// [`Metrics::health`]: crate::metrics::Metrics::health
-/// [`Metrics`]: crate::metrics::Metrics
 ///
 /// ```
 /// use std::time::Duration;

@@ -103,13 +103,15 @@ impl HealthServer {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_core::health::{HealthState, serve};
+/// use event_core::health::{Health, HealthState, serve};
 /// use event_core::metrics::Metrics;
 /// use tokio_util::sync::CancellationToken;
 ///
-/// let metrics = Metrics::default(); // give the same handle to the stream and the pipeline
+/// // Give the same handles to the Keeper that binds the stream and the pipeline.
+/// let (health, metrics) = (Health::default(), Metrics::default());
 /// let stop = CancellationToken::new();
-/// let server = serve("0.0.0.0:8080".parse()?, HealthState::new(metrics), stop.clone()).await?;
+/// let state = HealthState::new(health, metrics);
+/// let server = serve("0.0.0.0:8080".parse()?, state, stop.clone()).await?;
 /// println!("probes on {}", server.local_addr());
 /// // ... run the pipeline, then:
 /// stop.cancel();
@@ -189,6 +191,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+    use crate::health::Health;
     use crate::metrics::Metrics;
 
     async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
@@ -212,19 +215,19 @@ mod tests {
     #[tokio::test]
     async fn serves_liveness_readiness_and_metrics() {
         let metrics = Metrics::default();
+        let health = Health::default();
         metrics.add_received(7);
         let stop = CancellationToken::new();
-        let server = serve(local(), HealthState::new(metrics.clone()), stop.clone())
-            .await
-            .unwrap();
+        let state = HealthState::new(health.clone(), metrics.clone());
+        let server = serve(local(), state, stop.clone()).await.unwrap();
         let addr = server.local_addr();
         assert_ne!(addr.port(), 0);
         assert_eq!(get(addr, "/healthz").await, (200, "ok\n".into()));
         let (code, body) = get(addr, "/readyz").await;
         assert_eq!(code, 503);
         assert_eq!(body, "not ready\nno watch started yet\n");
-        metrics.health().register("events@*");
-        metrics.health().established("events@*");
+        health.register("events@*");
+        health.established("events@*");
         assert_eq!(
             get(addr, "/readyz").await,
             (200, "ready\nevents@*: ready\n".into())
@@ -243,12 +246,12 @@ mod tests {
 
     #[tokio::test]
     async fn readiness_turns_unready_once_the_drain_token_is_cancelled() {
-        let metrics = Metrics::default();
-        metrics.health().register("events@*");
-        metrics.health().established("events@*");
+        let health = Health::default();
+        health.register("events@*");
+        health.established("events@*");
         let draining = CancellationToken::new();
         let stop = CancellationToken::new();
-        let state = HealthState::new(metrics).shutting_down_on(draining.clone());
+        let state = HealthState::new(health, Metrics::default()).shutting_down_on(draining.clone());
         let server = serve(local(), state, stop.clone()).await.unwrap();
         assert_eq!(get(server.local_addr(), "/readyz").await.0, 200);
         draining.cancel();
@@ -266,7 +269,7 @@ mod tests {
         let addr = taken.local_addr().unwrap();
         let err = serve(
             addr,
-            HealthState::new(Metrics::default()),
+            HealthState::new(Health::default(), Metrics::default()),
             CancellationToken::new(),
         )
         .await

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::PipelineConfig;
 use super::batch::Batch;
 use super::checkpointer::Checkpointer;
+use crate::checkpoint::Ledger;
 use crate::metrics::SinkCounters;
 use crate::{BatchLimits, Event, Tracked};
 
@@ -87,10 +88,27 @@ fn encoded_len(event: &Event, scratch: &mut Vec<u8>) -> usize {
     scratch.len()
 }
 
+/// The pipeline's source, which closes the ledger before it is dropped: what the stream still
+/// buffers (in its channel or in the user's operators) when the pipeline stops reading was never
+/// looked at, so it must be replayed after a restart, not counted as filtered out.
+struct Closing<S> {
+    source: S,
+    ledger: Option<Ledger>,
+}
+
+impl<S> Drop for Closing<S> {
+    fn drop(&mut self) {
+        // Runs before the fields are dropped, so before any buffered ticket.
+        if let Some(ledger) = &self.ledger {
+            ledger.close();
+        }
+    }
+}
+
 /// Runs until the source ends or `stop` is cancelled, then sends what it holds and returns,
 /// dropping the queues so that the workers drain and finish.
 pub(super) async fn run<S, E>(
-    mut source: S,
+    source: S,
     outlets: Outlets,
     config: Arc<PipelineConfig>,
     stop: CancellationToken,
@@ -99,6 +117,10 @@ pub(super) async fn run<S, E>(
     S: Stream<Item = Result<Tracked, E>> + Unpin,
     E: Display,
 {
+    let mut source = Closing {
+        source,
+        ledger: outlets.checkpointer.as_ref().map(|c| c.ledger.clone()),
+    };
     let mut pending = Pending::new(&config, outlets.limits);
     // One timer and one cancellation future for the whole run, re-armed per batch: creating
     // them per event registered and dropped a timer for every event, a tenth of the
@@ -118,10 +140,11 @@ pub(super) async fn run<S, E>(
                     return;
                 }
             }
-            item = source.next() => match item {
+            item = source.source.next() => match item {
                 None => break,
                 Some(Err(error)) => tracing::warn!(%error, "watch error"),
-                Some(Ok(item)) => {
+                Some(Ok(mut item)) => {
+                    item.hold();
                     if let Some(full) = pending.push(item) {
                         armed = false;
                         if !fan_out(full, &outlets, &hard_stop).await {

@@ -6,12 +6,15 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{CheckpointStore, Ledger};
+use crate::health::Health;
 use crate::metrics::Metrics;
 
 pub(super) struct Checkpointer {
     pub(super) ledger: Ledger,
     pub(super) store: Arc<dyn CheckpointStore>,
     pub(super) metrics: Metrics,
+    /// Where failing saves are reported (readiness).
+    pub(super) health: Health,
     /// One save at a time, so that an older snapshot never lands after a newer one.
     pub(super) saving: tokio::sync::Mutex<()>,
 }
@@ -61,13 +64,13 @@ impl Checkpointer {
         match self.store.save_encoded(encoded).await {
             Ok(()) => {
                 self.metrics.checkpoint_saved(saved_at.as_second());
-                self.metrics.health().checkpoint_saved();
+                self.health.checkpoint_saved();
                 tracing::debug!(events, "checkpoint saved");
                 true
             }
             Err(error) => {
                 self.metrics.add_checkpoint_errors(1);
-                self.metrics.health().checkpoint_failed(&error);
+                self.health.checkpoint_failed(&error);
                 tracing::error!(%error, "checkpoint save failed; will retry");
                 false
             }

@@ -52,7 +52,7 @@ async fn every_event_reaches_every_sink_once_and_is_checkpointed() {
         .config(quick())
         .sink(a.clone())
         .sink(b.clone())
-        .checkpoint(ledger.clone(), store.clone())
+        .checkpoint(ledger.clone(), Some(Arc::new(store.clone())))
         .run(CancellationToken::new())
         .await
         .unwrap();
@@ -190,7 +190,7 @@ async fn shutdown_gives_up_after_its_bound_and_leaves_unstored_events_unacknowle
         Pipeline::new(stream::iter(offer(&ledger, 3)).chain(stream::pending()))
             .config(config)
             .sink(sink)
-            .checkpoint(ledger.clone(), store.clone())
+            .checkpoint(ledger.clone(), Some(Arc::new(store.clone())))
             .run(shutdown.clone()),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -288,7 +288,7 @@ async fn after_a_crash_only_what_the_sink_lacks_is_sent_again() {
     Pipeline::new(stream::iter(offer(&ledger, 5)))
         .config(quick())
         .sink(sink.clone())
-        .checkpoint(ledger.clone(), store.clone())
+        .checkpoint(ledger.clone(), Some(Arc::new(store.clone())))
         .metrics(metrics.clone())
         .run(CancellationToken::new())
         .await
@@ -348,7 +348,7 @@ async fn the_dispatch_mark_is_saved_before_a_batch_reaches_a_sink() {
             store: store.clone(),
             uncovered: uncovered.clone(),
         })
-        .checkpoint(ledger, store.clone())
+        .checkpoint(ledger, Some(Arc::new(store.clone())))
         .run(CancellationToken::new())
         .await
         .unwrap();
@@ -419,7 +419,7 @@ async fn shutdown_is_bounded_while_the_batcher_waits_for_space_in_a_full_queue()
             .config(config)
             .sink(sink.clone())
             .metrics(metrics.clone())
-            .checkpoint(ledger.clone(), store.clone())
+            .checkpoint(ledger.clone(), Some(Arc::new(store.clone())))
             .run(shutdown.clone()),
     );
     // One batch in the worker's hands, one in the queue, one waiting for space.
@@ -449,7 +449,7 @@ async fn a_send_in_flight_is_cut_at_the_drain_deadline_and_its_batch_replayed() 
         Pipeline::new(stream::iter(offer(&ledger, 3)).chain(stream::pending()))
             .config(config)
             .sink(Hung)
-            .checkpoint(ledger.clone(), store.clone())
+            .checkpoint(ledger.clone(), Some(Arc::new(store.clone())))
             .run(shutdown.clone()),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -479,7 +479,7 @@ async fn the_final_checkpoint_save_is_bounded_too() {
             .config(config)
             .sink(MemorySink::new("fine"))
             .metrics(metrics.clone())
-            .checkpoint(ledger.clone(), HungStore)
+            .checkpoint(ledger.clone(), Some(Arc::new(HungStore)))
             .run(shutdown.clone()),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -11,6 +11,7 @@ use super::batch::Batch;
 use super::recovery::{Asked, drop_already_stored, resource_version};
 use super::{PipelineConfig, PipelineError, Route};
 use crate::filter::Predicate;
+use crate::health::Health;
 use crate::metrics::{Metrics, SinkCounters};
 use crate::retry::Backoff;
 use crate::{Event, Rejection, Sink, SinkError};
@@ -30,6 +31,8 @@ pub(super) struct WorkerCtx {
     pub(super) dead_letter: Option<DeadLetter>,
     pub(super) config: Arc<PipelineConfig>,
     pub(super) metrics: Metrics,
+    /// Where the sinks' failures and recoveries are reported (readiness).
+    pub(super) health: Health,
     pub(super) counters: Arc<SinkCounters>,
     /// Cancelled when the shutdown deadline passes: stop without acknowledging.
     pub(super) hard_stop: CancellationToken,
@@ -94,7 +97,7 @@ impl Worker {
                     &mut *sink,
                     &mut events,
                     &ctx.config,
-                    &ctx.counters,
+                    (&ctx.counters, &ctx.health),
                     &ctx.hard_stop,
                 )
                 .await?
@@ -160,7 +163,7 @@ impl WorkerCtx {
             &mut **dlq,
             &mut refused,
             &self.config,
-            &counters,
+            (&counters, &self.health),
             &self.hard_stop,
         )
         .await?
@@ -189,7 +192,7 @@ async fn send_with_retry(
     sink: &mut dyn Sink,
     events: &mut Cow<'_, [Event]>,
     config: &PipelineConfig,
-    counters: &SinkCounters,
+    (counters, health): (&SinkCounters, &Health),
     hard_stop: &CancellationToken,
 ) -> Result<Sent, PipelineError> {
     let mut backoff = Backoff::sink();
@@ -215,7 +218,7 @@ async fn send_with_retry(
         let n = events.len() as u64;
         match result {
             Ok(()) => {
-                counters.send_succeeded();
+                health.sink_succeeded(sink.name());
                 counters.observe_stored(events, jiff::Timestamp::now());
                 counters.sent.fetch_add(n, Ordering::Relaxed);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -223,7 +226,7 @@ async fn send_with_retry(
                 return Ok(Sent::Stored);
             }
             Err(SinkError::Rejected { rejected, .. }) => {
-                counters.send_succeeded();
+                health.sink_succeeded(sink.name());
                 counters
                     .sent
                     .fetch_add(n.saturating_sub(rejected.len() as u64), Ordering::Relaxed);
@@ -238,7 +241,7 @@ async fn send_with_retry(
                 });
             }
             Err(error) => {
-                counters.send_failed(&error);
+                health.sink_failed(sink.name(), &error);
                 counters.retried.fetch_add(1, Ordering::Relaxed);
                 let delay = match &error {
                     SinkError::Retryable {

@@ -15,6 +15,7 @@ use crate::Tracked;
 use crate::checkpoint::{Ledger, Phase};
 use crate::event::Change;
 use crate::event::change::GoneObject;
+use crate::health::Health;
 use crate::metrics::Metrics;
 
 /// The consumer dropped the stream: stop watching.
@@ -46,6 +47,7 @@ pub(super) struct Scope<K> {
     pub(super) selectors: Selectors,
     pub(super) ledger: Ledger,
     pub(super) metrics: Metrics,
+    pub(super) health: Health,
     pub(super) tx: mpsc::Sender<Result<Tracked, WatchError>>,
     /// Object kinds: the objects this scope has seen exist in this run, which tell a listed
     /// object already known (`Modified`) from a new one (`Added`) while its first occurrence may
@@ -127,7 +129,7 @@ impl<K: WatchedKind> Scope<K> {
     /// The watch is established: a list completed, or a resumed watch connected.
     pub(super) fn established(&self) {
         self.metrics.add_established(1);
-        self.metrics.health().established(&self.key);
+        self.health.established(&self.key);
     }
 
     /// Ends a list of an object kind: every object this run had seen that the list no longer
@@ -285,7 +287,7 @@ impl<K: WatchedKind> Scope<K> {
             WatchError::Malformed { .. } | WatchError::Undecodable { .. }
         ) {
             self.metrics.add_watch_errors(1);
-            self.metrics.health().failed(&self.key, &error);
+            self.health.failed(&self.key, &error);
         }
         self.tx.send(Err(error)).await.map_err(|_| Stopped)
     }

@@ -18,6 +18,7 @@ use super::kind::{ObjectKind, WatchedKind};
 use super::lenient::DecodeError;
 use super::scope::{Scope, Selectors};
 use crate::checkpoint::Ledger;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::{EventApi, NormalizeError, Tracked};
 
@@ -198,30 +199,26 @@ pub enum WatchError {
     },
 }
 
-/// A stream of every new occurrence of Kubernetes Events, resumable from a [`Ledger`].
+/// A stream of every new occurrence of Kubernetes Events, resumable from a checkpoint.
 ///
 /// Yields `Result<Tracked, WatchError>`; errors are informational (the stream retries by
-/// itself). Filter it with [`EventStreamExt`](crate::EventStreamExt) and run it into sinks with
-/// a [`Pipeline`](crate::Pipeline). Dropping the stream stops every watch.
+/// itself). Filter it with [`EventStreamExt`](crate::EventStreamExt) or any stream operator, and
+/// run it into sinks with a [`Pipeline`](crate::Pipeline). Dropping the stream stops every watch.
+///
+/// [`EventStream::connect`] watches from now, with nothing saved; [`Keeper::watch`](crate::Keeper::watch)
+/// resumes from a checkpoint and binds the stream to it.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_core::checkpoint::{Ledger, LedgerConfig};
-/// use event_core::metrics::Metrics;
 /// use event_core::{EventStream, EventStreamConfig};
 /// use futures::StreamExt;
 ///
 /// let client = kube::Client::try_default().await?;
-/// let ledger = Ledger::new(LedgerConfig::default());
 /// let config = EventStreamConfig::default().namespaces(["payments"]);
-/// let mut events = EventStream::connect(client, config, ledger, Metrics::default()).await?;
+/// let mut events = EventStream::connect(client, config).await?;
 /// while let Some(item) = events.next().await {
-///     if let Ok(tracked) = item {
-///         println!("{} {}", tracked.reason, tracked.message);
-///         let (_event, ticket) = tracked.into_parts();
-///         if let Some(ticket) = ticket {
-///             ticket.ack();
-///         }
+///     if let Ok(event) = item {
+///         println!("{} {}", event.reason, event.message);
 ///     }
 /// }
 /// # Ok(()) }
@@ -232,7 +229,10 @@ pub struct EventStream {
     api: EventApi,
     /// The source key of every scope, told stopped when the stream is dropped.
     scopes: Vec<Arc<str>>,
-    metrics: Metrics,
+    /// Closed for these scopes when the stream is dropped, so that what it still buffers is
+    /// replayed rather than counted as filtered out.
+    ledger: Ledger,
+    health: Health,
     // Dropping the set aborts the watch tasks.
     _tasks: JoinSet<()>,
 }
@@ -240,18 +240,27 @@ pub struct EventStream {
 impl EventStream {
     /// Resolves which Events API to watch and starts one watch per scope: the Events of each
     /// namespace (or of all), then each kind of [`objects`](EventStreamConfig::objects), per
-    /// namespace for a namespaced kind, once for a cluster-scoped one. Each scope registers in
-    /// [`Metrics::health`] and reports its readiness there.
+    /// namespace for a namespaced kind, once for a cluster-scoped one.
+    ///
+    /// Starts from now, with nothing saved or resumed; use [`Keeper::watch`](crate::Keeper::watch)
+    /// for a stream that resumes from a checkpoint and reports to metrics and readiness.
     ///
     /// # Errors
     ///
     /// [`WatchError::Discovery`] when `api` is `auto` and discovery fails for a reason other than
     /// the API being absent.
-    pub async fn connect(
+    pub async fn connect(client: Client, config: EventStreamConfig) -> Result<Self, WatchError> {
+        let keeper = crate::Keeper::in_memory();
+        keeper.watch(client, config).await
+    }
+
+    /// Starts the watches, offering occurrences to `ledger`; each scope registers in `health`
+    /// and reports its readiness there.
+    pub(crate) async fn start(
         client: Client,
         config: EventStreamConfig,
         ledger: Ledger,
-        metrics: Metrics,
+        (metrics, health): (Metrics, Health),
     ) -> Result<Self, WatchError> {
         let api = resolve_api(&client, config.api).await?;
         let (tx, rx) = mpsc::channel(config.buffer.max(1));
@@ -274,6 +283,7 @@ impl EventStream {
             config: Arc::new(config),
             ledger,
             metrics,
+            health,
             tx,
         };
         for namespace in &namespaces {
@@ -299,7 +309,8 @@ impl EventStream {
             rx,
             api,
             scopes: spawner.keys,
-            metrics: spawner.metrics,
+            ledger: spawner.ledger,
+            health: spawner.health,
             _tasks: spawner.tasks,
         })
     }
@@ -317,8 +328,10 @@ impl EventStream {
 
 impl Drop for EventStream {
     fn drop(&mut self) {
+        // Before the channel (a field) is dropped with the occurrences it still holds.
+        self.ledger.close_sources(self.scopes.iter().map(|s| &**s));
         for scope in &self.scopes {
-            self.metrics.health().stopped(scope);
+            self.health.stopped(scope);
         }
     }
 }
@@ -331,6 +344,7 @@ struct Spawner {
     config: Arc<EventStreamConfig>,
     ledger: Ledger,
     metrics: Metrics,
+    health: Health,
     tx: mpsc::Sender<Result<Tracked, WatchError>>,
 }
 
@@ -342,8 +356,9 @@ impl Spawner {
         selectors: Selectors,
     ) {
         let key: Arc<str> = Arc::from(key);
-        self.metrics.health().register(&key);
-        let client = reporting_client(&self.client, self.metrics.health().clone(), key.clone());
+        self.ledger.open_source(&key);
+        self.health.register(&key);
+        let client = reporting_client(&self.client, self.health.clone(), key.clone());
         let scope = Scope {
             api: K::api(client, namespace),
             key: key.clone(),
@@ -351,6 +366,7 @@ impl Spawner {
             selectors,
             ledger: self.ledger.clone(),
             metrics: self.metrics.clone(),
+            health: self.health.clone(),
             tx: self.tx.clone(),
             known: Default::default(),
         };

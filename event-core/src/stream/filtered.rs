@@ -50,7 +50,8 @@ where
                         event.rv = %event.resource_version,
                         "event filtered out"
                     );
-                    // Dropping would leave the item abandoned and hold the checkpoint back.
+                    // Dismissed, not just dropped: any `Observed` settles its own way, and the
+                    // drop of a `Tracked` would settle it the same way once it is closed.
                     item.dismiss();
                 }
                 other => return Poll::Ready(other),

@@ -132,6 +132,7 @@ async fn serve_and_export(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     let metrics = Metrics::default();
+    let health = Health::default();
     let client = kube::Client::try_default()
         .await
         .map_err(|source| RunError::Kube {
@@ -141,11 +142,12 @@ async fn serve_and_export(
             source,
         })?;
     let stop_server = CancellationToken::new();
-    let state = HealthState::new(metrics.clone())
+    let state = HealthState::new(health.clone(), metrics.clone())
         .stall_after(settings.server.stall_after)
         .shutting_down_on(shutdown.clone());
     let server = health::serve(settings.server.listen, state, stop_server.clone()).await?;
-    let outcome = match startup::wait_for_api(&client, &settings.source, &metrics, &shutdown).await
+    let reporting = (&metrics, &health);
+    let outcome = match startup::wait_for_api(&client, &settings.source, reporting, &shutdown).await
     {
         Ok(Some(source)) => {
             settings.source = source;
@@ -153,6 +155,7 @@ async fn serve_and_export(
                 client,
                 settings: Arc::new(settings),
                 metrics,
+                health,
             };
             match ctx.settings.leader_election.clone() {
                 None => alone(&ctx, &shutdown).await,
@@ -204,7 +207,7 @@ async fn replicated(
     let identity = elector.identity().to_owned();
     // A standby must know now that it could not write its archive, not when it takes over.
     super::sinks::check_writable(&ctx.settings).await?;
-    stand_by(ctx.metrics.health(), &[]);
+    stand_by(&ctx.health, &[]);
     loop {
         ctx.metrics.set_leader(false);
         let leadership = match elector.acquire(shutdown).await {
@@ -219,7 +222,7 @@ async fn replicated(
         let finished = match outcome {
             Ok(TermEnd::Lost { scopes }) => {
                 drop(leadership);
-                stand_by(ctx.metrics.health(), &scopes);
+                stand_by(&ctx.health, &scopes);
                 tracing::warn!(%lease, leader.identity = %identity, "leadership lost: the pipeline stopped without draining; standing by");
                 continue;
             }

@@ -12,6 +12,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use event_core::health::Health;
 use event_core::metrics::Metrics;
 use event_core::retry::Backoff;
 use event_core::{ApiChoice, EventStreamConfig};
@@ -131,10 +132,9 @@ enum Failure {
 pub(crate) async fn wait_for_api(
     client: &kube::Client,
     source: &EventStreamConfig,
-    metrics: &Metrics,
+    (metrics, health): (&Metrics, &Health),
     shutdown: &CancellationToken,
 ) -> Result<Option<EventStreamConfig>, StartupError> {
-    let health = metrics.health();
     health.register(API_SCOPE);
     let mut backoff = Backoff::new(BACKOFF_INITIAL, BACKOFF_MAX);
     let mut attempt: u64 = 0;

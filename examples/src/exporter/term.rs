@@ -7,10 +7,11 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use event_core::checkpoint::{
-    CheckpointStore as Store, ConfigMapCheckpointStore, FileCheckpointStore, Ledger, LedgerConfig,
+    CheckpointStore as Store, ConfigMapCheckpointStore, FileCheckpointStore,
 };
+use event_core::health::Health;
 use event_core::metrics::Metrics;
-use event_core::{EventStream, EventStreamExt, Pipeline};
+use event_core::{EventStreamExt, Keeper};
 use futures::Stream;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +29,7 @@ pub(crate) struct Context {
     pub client: kube::Client,
     pub settings: Arc<Settings>,
     pub metrics: Metrics,
+    pub health: Health,
 }
 
 /// How a term ended without an error.
@@ -87,15 +89,14 @@ async fn export_with<S: Store + 'static>(
     let settings = &ctx.settings;
     // Loaded only now that this replica leads: loading a ConfigMap checkpoint fences out the
     // writes of a previous leader.
-    let ledger = Ledger::load(&store, LedgerConfig::default()).await?;
+    let keeper = Keeper::load(store)
+        .await?
+        .with_metrics(ctx.metrics.clone())
+        .with_health(ctx.health.clone());
     let sinks = sinks::build(settings, &ctx.metrics).await?;
-    let stream = EventStream::connect(
-        ctx.client.clone(),
-        settings.source.clone(),
-        ledger.clone(),
-        ctx.metrics.clone(),
-    )
-    .await?;
+    let stream = keeper
+        .watch(ctx.client.clone(), settings.source.clone())
+        .await?;
     let scopes: Vec<String> = stream.scopes().map(str::to_owned).collect();
     let filter = settings
         .filter
@@ -108,10 +109,7 @@ async fn export_with<S: Store + 'static>(
         inner: stream.filter_with(filter),
         _signal: signal,
     };
-    let mut pipeline = Pipeline::new(source)
-        .config(settings.pipeline.clone())
-        .metrics(ctx.metrics.clone())
-        .checkpoint(ledger, store);
+    let mut pipeline = keeper.pipeline(source).config(settings.pipeline.clone());
     for Built { sink, route } in sinks {
         pipeline = match route {
             Some(route) => pipeline.routed_sink(sink, route),
@@ -136,14 +134,13 @@ async fn export_with<S: Store + 'static>(
             // is gone (its scopes told stopped), so that nothing of this term outlives it.
             let _ = tokio::time::timeout(STREAM_DROP_TIMEOUT, stream_dropped).await;
             // Failures of this term's sinks and checkpoint say nothing about a standby.
-            ctx.metrics.health().forget_writers();
+            ctx.health.forget_writers();
             Ok(TermEnd::Lost { scopes })
         }
         done = &mut running => match done {
             Ok(Ok(report)) if !report.checkpoint_saved => Err(RunError::CheckpointNotSaved {
                 error: ctx
-                    .metrics
-                    .health()
+                    .health
                     .checkpoint_error()
                     .unwrap_or_else(|| "see the log above".to_owned()),
             }),
