@@ -25,6 +25,6 @@ mod uid;
 pub use configmap::ConfigMapCheckpointStore;
 pub(crate) use ledger::Phase;
 pub use ledger::{Ledger, LedgerConfig, Ticket};
-pub use state::{Checkpoint, EncodedCheckpoint, SeenEvent};
+pub use state::{Checkpoint, EncodedCheckpoint, ListedUpTo, SeenEvent};
 pub use store::{CheckpointError, CheckpointStore, FileCheckpointStore};
 pub(crate) use uid::Uid;

@@ -15,11 +15,14 @@ use super::uid::Uid;
 use super::{Checkpoint, EncodedCheckpoint, SeenEvent};
 
 mod ahead;
+mod listing;
 #[cfg(test)]
 mod tests;
 mod ticket;
 
+use super::ListedUpTo;
 use ahead::Suspect;
+use listing::ListProgress;
 pub use ticket::Ticket;
 
 /// Settings of a [`Ledger`].
@@ -103,6 +106,8 @@ struct State {
     suspects: Map<Uid, Suspect>,
     /// Shutting down: a ticket dropped unsettled stays in flight (see [`Ledger::close`]).
     closed: bool,
+    /// Numbers the lists, so that a ticket of an earlier list settles nothing in a later one.
+    lists_begun: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +148,11 @@ struct SourceState {
     list_floor: Option<u64>,
     /// The stream of this source was dropped: a ticket of it dropped unsettled stays in flight.
     closed: bool,
+    /// The list under way, in key order: its settled prefix stands for what it passed.
+    list: Option<ListProgress>,
+    /// Prefixes of earlier lists that did not end (a crash, a list started again): a listed
+    /// object they cover was handled. Cleared when a list ends.
+    listed: Vec<ListedUpTo>,
 }
 
 impl SourceState {
@@ -215,6 +225,9 @@ impl Ledger {
                         ..SourceState::default()
                     },
                 );
+            }
+            for (source, listed) in checkpoint.listed {
+                state.sources.entry(Arc::from(source)).or_default().listed = listed;
             }
             state.dispatched_before = checkpoint.dispatched;
             state.dispatched = checkpoint.dispatched;
@@ -328,6 +341,31 @@ impl Ledger {
         rv: u64,
         last_seen: Timestamp,
     ) -> Option<Ticket> {
+        self.offer_at(source, (phase, None), uid, rv, last_seen)
+    }
+
+    /// Offers an object of the list under way for `source`, listed under `key`
+    /// (`namespace/name`): as [`offer`](Self::offer), and it is skipped when the prefix of an
+    /// earlier list that did not end covers it (see [`ListedUpTo`]).
+    pub(crate) fn offer_listed(
+        &self,
+        source: &Arc<str>,
+        key: &str,
+        uid: &str,
+        rv: u64,
+        last_seen: Timestamp,
+    ) -> Option<Ticket> {
+        self.offer_at(source, (Phase::List, Some(key)), uid, rv, last_seen)
+    }
+
+    fn offer_at(
+        &self,
+        source: &Arc<str>,
+        (phase, key): (Phase, Option<&str>),
+        uid: &str,
+        rv: u64,
+        last_seen: Timestamp,
+    ) -> Option<Ticket> {
         let uid = Uid::new(uid);
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -337,7 +375,8 @@ impl Ledger {
             Phase::List => src.list_floor,
             Phase::Watch => src.resume_point(),
         };
-        let covered = floor.is_some_and(|f| rv <= f);
+        let covered = floor.is_some_and(|f| rv <= f)
+            || key.is_some_and(|key| listing::covered(&src.listed, key, rv));
         let distrusted = state.distrusted.contains(source);
         let fresh = !covered
             && match state.events.get_mut(&uid) {
@@ -369,6 +408,12 @@ impl Ledger {
             *src.in_flight.entry(rv).or_insert(0) += 1;
         }
         observe_in(src, phase, rv);
+        let place = match (key, src.list.as_mut()) {
+            (Some(key), Some(list)) => {
+                list.push(key, rv, fresh.then(|| uid.clone()), &mut state.events)
+            }
+            _ => None,
+        };
         drop(guard);
         fresh.then(|| Ticket {
             ledger: self.clone(),
@@ -379,6 +424,7 @@ impl Ledger {
             settled: false,
             held: false,
             filtered: None,
+            place,
         })
     }
 
@@ -437,14 +483,27 @@ impl Ledger {
     /// back to that of the all-namespaces source of the same kind, which saw all of it.
     ///
     /// A source whose saved resume point was ahead of the cluster relists from scratch.
+    ///
+    /// The settled prefix of a list of `source` that did not end is kept: its objects are
+    /// skipped by this one.
     pub(crate) fn begin_list(&self, source: &Arc<str>) {
         let mut state = self.lock();
-        let floor = if state.distrusted.contains(source) {
+        let distrusted = state.distrusted.contains(source);
+        let floor = if distrusted {
             None
         } else {
             list_floor(&state, source)
         };
+        state.lists_begun += 1;
+        let generation = state.lists_begun;
         let src = state.sources.entry(source.clone()).or_default();
+        if distrusted {
+            src.listed.clear();
+        }
+        if let Some(prefix) = src.list.take().as_ref().and_then(ListProgress::prefix) {
+            listing::merge(&mut src.listed, prefix.clone());
+        }
+        src.list = Some(ListProgress::new(generation));
         src.listing_max = Some(0);
         src.list_floor = floor;
     }
@@ -474,6 +533,8 @@ impl Ledger {
         let mut state = self.lock();
         let src = state.sources.entry(source.clone()).or_default();
         src.list_floor = None;
+        src.list = None;
+        src.listed.clear();
         if let Some(max) = src.listing_max.take().filter(|&m| m > 0) {
             src.observed = Some(src.observed.map_or(max, |o| o.max(max)));
         }
@@ -498,6 +559,7 @@ impl Ledger {
         checkpoint.resume = resume;
         checkpoint.events = events;
         checkpoint.dispatched = state.dispatched;
+        checkpoint.listed = listed(&state);
         checkpoint
     }
 
@@ -522,12 +584,14 @@ impl Ledger {
         let mut state = self.lock();
         let resume = self.compact(&mut state, now);
         let count = exported(&state.events).count();
+        let listed = listed(&state);
         let view = CheckpointView {
             version: FORMAT_VERSION,
             saved_at: now,
             resume: &resume,
             events: Exported(&state.events),
             dispatched: state.dispatched,
+            listed: &listed,
         };
         EncodedCheckpoint::from_view(&view, count)
     }
@@ -575,6 +639,21 @@ fn list_floor(state: &State, source: &str) -> Option<u64> {
             .get(all_namespaces_of(source)?.as_str())
             .and_then(SourceState::resume_point)
     })
+}
+
+/// How far each list under way, and each earlier list that did not end, had come.
+fn listed(state: &State) -> BTreeMap<String, Vec<ListedUpTo>> {
+    state
+        .sources
+        .iter()
+        .filter_map(|(source, src)| {
+            let mut ranges = src.listed.clone();
+            if let Some(prefix) = src.list.as_ref().and_then(ListProgress::prefix) {
+                listing::merge(&mut ranges, prefix.clone());
+            }
+            (!ranges.is_empty()).then(|| (source.to_string(), ranges))
+        })
+        .collect()
 }
 
 /// `kind@*` for a source `kind@namespace`; `None` for one of all namespaces or a cluster-scoped

@@ -18,10 +18,50 @@ pub struct SeenEvent {
     pub last_seen: i64,
 }
 
+/// How far a list that was under way had come: every object it listed with a key (`namespace/name`)
+/// up to `key` was settled, the newest of them at `resource_version`.
+///
+/// A list returns objects in key order, from one snapshot of the cluster, so after a restart an
+/// object listed again with a key up to `key` and a resourceVersion up to `resource_version` is
+/// one that was already handled; one changed since has a newer resourceVersion and is a new
+/// occurrence. Serialized as `[key, rv]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(String, u64)", into = "(String, u64)")]
+pub struct ListedUpTo {
+    /// The key (`namespace/name`, or `name` for a cluster-scoped object) of the last object of
+    /// the settled prefix of the list.
+    pub key: String,
+    /// The newest resourceVersion among the objects of that prefix.
+    pub resource_version: u64,
+}
+
+impl From<(String, u64)> for ListedUpTo {
+    fn from((key, resource_version): (String, u64)) -> Self {
+        ListedUpTo {
+            key,
+            resource_version,
+        }
+    }
+}
+
+impl From<ListedUpTo> for (String, u64) {
+    fn from(listed: ListedUpTo) -> Self {
+        (listed.key, listed.resource_version)
+    }
+}
+
+impl ListedUpTo {
+    /// Whether an object listed with `key` at `rv` is one this progress already handled.
+    pub fn covers(&self, key: &str, rv: u64) -> bool {
+        key <= self.key.as_str() && rv <= self.resource_version
+    }
+}
+
 /// A snapshot of what has been exported, as saved by a [`CheckpointStore`](super::CheckpointStore).
 ///
 /// Serialized as compact JSON: `{"version":1,"savedAt":...,"resume":{source: rv},"events":{uid:
-/// [rv, lastSeen]},"dispatched":rv}`. The resume points stand for every event they passed, so
+/// [rv, lastSeen]},"dispatched":rv,"listed":{source: [[key, rv]]}}`. The resume points stand for
+/// every event they passed, and `listed` for every object a list under way has settled, so
 /// `events` holds only the few acknowledged ahead of them, whatever the size of the cluster.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -42,6 +82,10 @@ pub struct Checkpoint {
     /// sinks are asked before they are sent again.
     #[serde(default)]
     pub dispatched: Option<u64>,
+    /// Per watch source whose list was under way, how far it had come (see [`ListedUpTo`]);
+    /// more than one when lists were cut short more than once.
+    #[serde(default)]
+    pub listed: BTreeMap<String, Vec<ListedUpTo>>,
 }
 
 // Written through `CheckpointView`, the one definition of the layout, which the ledger
@@ -54,6 +98,7 @@ impl Serialize for Checkpoint {
             resume: &self.resume,
             events: compact_events::Pairs(&self.events),
             dispatched: self.dispatched,
+            listed: &self.listed,
         }
         .serialize(serializer)
     }
@@ -68,6 +113,7 @@ impl Checkpoint {
             resume: BTreeMap::new(),
             events: HashMap::new(),
             dispatched: None,
+            listed: BTreeMap::new(),
         }
     }
 }
@@ -177,6 +223,8 @@ pub(crate) struct CheckpointView<'a, E> {
     pub(crate) events: E,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) dispatched: Option<u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) listed: &'a BTreeMap<String, Vec<ListedUpTo>>,
 }
 
 /// `uid → [rv, lastSeen]`: a pair instead of an object keeps 100,000 events near 7 MB.
@@ -259,11 +307,47 @@ mod tests {
             resume: &cp.resume,
             events: std::collections::BTreeMap::from([("u1", (122u64, 1_700_000_000i64))]),
             dispatched: cp.dispatched,
+            listed: &cp.listed,
         };
         let encoded = EncodedCheckpoint::from_view(&view, 1).unwrap();
         assert_eq!(encoded.as_bytes(), serde_json::to_vec(&cp).unwrap());
         assert_eq!(encoded.decode().unwrap(), cp);
         assert_eq!(encoded, EncodedCheckpoint::encode(&cp).unwrap());
+    }
+
+    #[test]
+    fn list_progress_round_trips_as_key_version_pairs() {
+        let mut cp = Checkpoint::empty();
+        cp.listed.insert(
+            "events@*".into(),
+            vec![ListedUpTo {
+                key: "payments/api.17a".into(),
+                resource_version: 9_000,
+            }],
+        );
+        let json = serde_json::to_string(&cp).unwrap();
+        assert!(
+            json.contains(r#""listed":{"events@*":[["payments/api.17a",9000]]}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Checkpoint>(&json).unwrap(), cp);
+        let plain = serde_json::to_string(&Checkpoint::empty()).unwrap();
+        assert!(
+            !plain.contains("listed"),
+            "written only while a list is under way"
+        );
+    }
+
+    #[test]
+    fn listed_up_to_covers_earlier_keys_at_versions_not_newer() {
+        let up_to = ListedUpTo {
+            key: "b/x".into(),
+            resource_version: 50,
+        };
+        assert!(up_to.covers("a/z", 50));
+        assert!(up_to.covers("b/x", 10));
+        assert!(!up_to.covers("b/y", 10), "listed after the prefix");
+        assert!(!up_to.covers("a/z", 51), "changed since");
     }
 
     #[test]

@@ -87,8 +87,10 @@ impl<K: WatchedKind> Scope<K> {
         self.progress();
         let change = self.change_of(&obj, seen);
         let rv = version_of(&obj);
+        // A list returns objects in the order of this key: the ledger keeps its progress by it.
+        let listed = (phase == Phase::List).then(|| list_key(obj.meta()));
         match self.normalize(obj, change) {
-            Ok(event) => self.offer(event, phase).await,
+            Ok(event) => self.offer(event, (phase, listed.as_deref())).await,
             Err(error) => self.malformed(rv, phase, error).await.map(|()| false),
         }
     }
@@ -106,7 +108,7 @@ impl<K: WatchedKind> Scope<K> {
             }
             match self.normalize(obj, Change::Deleted) {
                 Ok(event) => {
-                    self.offer(event, Phase::Watch).await?;
+                    self.offer(event, (Phase::Watch, None)).await?;
                 }
                 Err(error) => return self.malformed(rv, Phase::Watch, error).await,
             }
@@ -159,7 +161,7 @@ impl<K: WatchedKind> Scope<K> {
                 last_seen_version: known.resource_version,
                 resource_version,
             });
-            self.offer(event, Phase::List).await?;
+            self.offer(event, (Phase::List, None)).await?;
         }
         self.metrics.add_deleted_in_gap(count);
         tracing::warn!(
@@ -204,7 +206,12 @@ impl<K: WatchedKind> Scope<K> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn offer(&self, mut event: crate::Event, phase: Phase) -> Result<bool, Stopped> {
+    /// Offers an occurrence; `listed` is its key when the list under way offers it in order.
+    async fn offer(
+        &self,
+        mut event: crate::Event,
+        (phase, listed): (Phase, Option<&str>),
+    ) -> Result<bool, Stopped> {
         if event.cluster.is_none() {
             event.cluster.clone_from(&self.config.cluster);
         }
@@ -223,7 +230,13 @@ impl<K: WatchedKind> Scope<K> {
         } else {
             event.last_seen
         };
-        match self.ledger.offer(&self.key, phase, &event.uid, rv, seen) {
+        let ticket = match listed {
+            Some(key) => self
+                .ledger
+                .offer_listed(&self.key, key, &event.uid, rv, seen),
+            None => self.ledger.offer(&self.key, phase, &event.uid, rv, seen),
+        };
+        match ticket {
             Some(ticket) => {
                 self.metrics.add_received(1);
                 self.send(Tracked::new(event, Some(ticket)))
@@ -326,5 +339,14 @@ pub(super) fn status_code(error: &kube::Error) -> Option<u16> {
     match error {
         kube::Error::Api(status) => Some(status.code),
         _ => None,
+    }
+}
+
+/// The key a list orders objects by: `namespace/name`, or `name` for a cluster-scoped object.
+fn list_key(meta: &kube::api::ObjectMeta) -> String {
+    let name = meta.name.as_deref().unwrap_or_default();
+    match meta.namespace.as_deref() {
+        Some(namespace) => format!("{namespace}/{name}"),
+        None => name.to_owned(),
     }
 }

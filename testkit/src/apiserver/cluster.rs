@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::SimConfig;
 use super::http::{Server, bind};
 use super::new_event::{EventRef, NewEvent, bumped};
-use super::object::Body;
+use super::object::{Body, Key};
 use super::refusal::Refusal;
 use super::resource::{self, Resource, ResourceDef};
 use super::stats::{Counters, SimStats};
@@ -201,7 +201,7 @@ impl SimCluster {
     /// `series` (events.k8s.io style), a new resourceVersion, MODIFIED to watches. `None` if the
     /// event is gone.
     pub fn bump_event(&self, ev: &EventRef) -> Option<EventRef> {
-        let key = (ev.namespace.clone(), ev.name.clone());
+        let key = Key(ev.namespace.clone(), ev.name.clone());
         let stored = self
             .shared
             .store
@@ -219,7 +219,7 @@ impl SimCluster {
 
     /// Deletes the event (DELETED to watches); `false` if it was already gone.
     pub fn delete_event(&self, ev: &EventRef) -> bool {
-        let key = (ev.namespace.clone(), ev.name.clone());
+        let key = Key(ev.namespace.clone(), ev.name.clone());
         let store = &self.shared.store;
         loop {
             let Some(current) = store.get(Resource::Events, &key) else {
@@ -248,10 +248,10 @@ impl SimCluster {
     /// The event as currently stored, in its core/v1 form; `None` if it is gone.
     pub fn event(&self, ev: &EventRef) -> Option<Value> {
         let def = resource::by_kind("v1", "Event")?;
-        let stored = self
-            .shared
-            .store
-            .get(Resource::Events, &(ev.namespace.clone(), ev.name.clone()))?;
+        let stored = self.shared.store.get(
+            Resource::Events,
+            &Key(ev.namespace.clone(), ev.name.clone()),
+        )?;
         (stored.body.uid() == ev.uid).then(|| stored.to_value(&def))
     }
 

@@ -31,7 +31,7 @@ pub(crate) struct Target {
 
 impl Target {
     fn key(&self) -> Key {
-        (
+        Key(
             self.namespace.clone().unwrap_or_default(),
             self.name.clone(),
         )

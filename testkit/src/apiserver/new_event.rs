@@ -9,7 +9,7 @@ use super::convert::{CORE_V1, EVENTS_V1};
 use super::model::{
     CoreEvent, CoreSeries, EventSource, ManagedFieldsEntry, ObjectMeta, ObjectReference,
 };
-use super::object::Stored;
+use super::object::{Key, Stored};
 use super::stamp;
 
 /// Which Events API an event is written through, which decides what it looks like.
@@ -41,7 +41,7 @@ pub struct EventRef {
 
 impl EventRef {
     pub(crate) fn from_stored(stored: &Stored) -> Self {
-        let (namespace, name) = stored.key();
+        let Key(namespace, name) = stored.key();
         EventRef {
             namespace,
             name,

@@ -12,8 +12,39 @@ use super::convert::{EventView, event_json};
 use super::model::CoreEvent;
 use super::resource::{Resource, ResourceDef};
 
-/// `(namespace, name)`; the namespace is empty for cluster-scoped objects. Ordered like etcd keys.
-pub(crate) type Key = (String, String);
+/// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
+///
+/// Ordered as etcd orders the keys kube-apiserver stores objects under: by the bytes of
+/// `namespace/name`, so a list across namespaces serves `payments-eu/x` before `payments/a`
+/// (`-` sorts before `/`), as a real API server does, where comparing the namespaces first
+/// would not.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Key(pub(crate) String, pub(crate) String);
+
+impl Key {
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.0
+            .bytes()
+            .chain(std::iter::once(b'/'))
+            .chain(self.1.bytes())
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Names hold no `/`, so two keys with the same path are the same key; the tie-break
+        // keeps the order total anyway.
+        self.bytes()
+            .cmp(other.bytes())
+            .then_with(|| (&self.0, &self.1).cmp(&(&other.0, &other.1)))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// What is stored for one object.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,8 +59,8 @@ impl Body {
     /// `(namespace, name)` of the object.
     pub(crate) fn key(&self) -> Key {
         match self {
-            Body::Event(ev) => (ev.metadata.namespace.clone(), ev.metadata.name.clone()),
-            Body::Object(map) => (
+            Body::Event(ev) => Key(ev.metadata.namespace.clone(), ev.metadata.name.clone()),
+            Body::Object(map) => Key(
                 meta_str(map, "namespace").to_owned(),
                 meta_str(map, "name").to_owned(),
             ),
@@ -192,5 +223,31 @@ pub(crate) struct Change {
 impl Change {
     pub(crate) fn rv(&self) -> u64 {
         self.object.rv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Key;
+
+    fn key(ns: &str, name: &str) -> Key {
+        Key(ns.to_owned(), name.to_owned())
+    }
+
+    #[test]
+    fn keys_sort_as_etcd_sorts_namespace_slash_name() {
+        let mut keys = [
+            key("payments", "a"),
+            key("payments-eu", "x"),
+            key("pay", "z"),
+            key("payments", "a.1"),
+            key("payments", "a-1"),
+        ];
+        keys.sort();
+        let paths: Vec<String> = keys.iter().map(|k| format!("{}/{}", k.0, k.1)).collect();
+        let mut bytewise = paths.clone();
+        bytewise.sort();
+        assert_eq!(paths, bytewise);
+        assert_eq!(paths[1], "payments-eu/x", "`-` sorts before `/`: {paths:?}");
     }
 }

@@ -307,7 +307,7 @@ mod tests {
     }
 
     fn key(ns: &str, name: &str) -> Key {
-        (ns.into(), name.into())
+        Key(ns.into(), name.into())
     }
 
     fn names(page: &Page) -> Vec<String> {

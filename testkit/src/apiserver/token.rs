@@ -55,10 +55,10 @@ pub(crate) fn decode(
             let (ns, name) = start
                 .split_once('/')
                 .ok_or(BadToken("no namespace in key"))?;
-            (ns.to_owned(), name.to_owned())
+            Key(ns.to_owned(), name.to_owned())
         }
-        (true, Some(ns)) => (ns.to_owned(), start.to_owned()),
-        (false, _) => (String::new(), start.to_owned()),
+        (true, Some(ns)) => Key(ns.to_owned(), start.to_owned()),
+        (false, _) => Key(String::new(), start.to_owned()),
     };
     Ok((token.rv, key))
 }
@@ -105,18 +105,18 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_with_and_without_namespace_in_the_key() {
-        let key = ("demo".to_owned(), "web.18ead50b386e4f85".to_owned());
+        let key = Key("demo".to_owned(), "web.18ead50b386e4f85".to_owned());
         let all = encode(6214, &key, true);
         assert_eq!(decode(&all, None, true), Ok((6214, key.clone())));
         let one = encode(6214, &key, false);
         assert_eq!(decode(&one, Some("demo"), true), Ok((6214, key)));
-        let node = (String::new(), "node-1".to_owned());
+        let node = Key(String::new(), "node-1".to_owned());
         assert_eq!(decode(&encode(7, &node, true), None, false), Ok((7, node)));
     }
 
     #[test]
     fn tokens_use_the_real_servers_layout() {
-        let key = (
+        let key = Key(
             "demo".to_owned(),
             "web-99cc9cdb.18ead50b386e4f85".to_owned(),
         );

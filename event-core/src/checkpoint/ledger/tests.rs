@@ -1,6 +1,7 @@
 //! The ledger's unit tests: resume points, settling, relists, compaction.
 
 use super::*;
+use crate::checkpoint::ListedUpTo;
 
 fn src() -> Arc<str> {
     Arc::from("events@*")
@@ -456,4 +457,169 @@ fn a_checkpoint_restores_dedup_state_and_resume_point() {
             .offer(&src(), Phase::Watch, "a", 13, now())
             .is_some()
     );
+}
+
+fn listed(l: &Ledger, key: &str, uid: &str, rv: u64) -> Option<Ticket> {
+    l.offer_listed(&src(), key, uid, rv, now())
+}
+
+#[test]
+fn a_list_in_key_order_is_checkpointed_as_its_settled_prefix_in_constant_space() {
+    let l = ledger();
+    l.begin_list(&src());
+    let mut held = Vec::new();
+    for i in 0..10_000u64 {
+        let ticket = listed(
+            &l,
+            &format!("ns/ev-{i:05}"),
+            &format!("u{i}"),
+            100 + i % 7_000,
+        )
+        .unwrap();
+        if i == 9_000 {
+            held.push(ticket);
+        } else {
+            ticket.ack();
+        }
+    }
+    let snapshot = l.encoded_snapshot().unwrap();
+    let checkpoint = snapshot.decode().unwrap();
+    assert_eq!(
+        checkpoint.listed["events@*"],
+        vec![ListedUpTo {
+            key: "ns/ev-08999".into(),
+            resource_version: 7_099,
+        }]
+    );
+    // Only what was acknowledged behind the one in flight is tracked one by one.
+    assert_eq!(checkpoint.events.len(), 999);
+    assert!(
+        snapshot.as_bytes().len() < 64 * 1024,
+        "{}",
+        snapshot.as_bytes().len()
+    );
+    held.pop().unwrap().ack();
+    let checkpoint = l.snapshot();
+    assert!(
+        checkpoint.events.is_empty(),
+        "the prefix stands for all of them"
+    );
+    assert_eq!(checkpoint.listed["events@*"][0].key, "ns/ev-09999");
+    assert_eq!(l.tracked_events(), 0);
+    l.end_list(&src());
+    let checkpoint = l.snapshot();
+    assert!(
+        checkpoint.listed.is_empty(),
+        "an ended list leaves a resume point instead"
+    );
+    assert_eq!(checkpoint.resume["events@*"], 7_099);
+}
+
+#[test]
+fn after_a_restart_a_new_list_skips_what_the_saved_prefix_covers_and_offers_the_rest() {
+    let l = ledger();
+    l.begin_list(&src());
+    listed(&l, "a/1", "u1", 10).unwrap().ack();
+    listed(&l, "a/2", "u2", 30).unwrap().ack();
+    let _in_flight = listed(&l, "b/1", "u3", 20).unwrap();
+    let saved = l.snapshot();
+    assert_eq!(saved.listed["events@*"][0].key, "a/2");
+
+    let l = Ledger::from_checkpoint(saved, LedgerConfig::default());
+    l.begin_list(&src());
+    assert!(
+        listed(&l, "a/1", "u1", 10).is_none(),
+        "covered: same object, same version"
+    );
+    assert!(
+        listed(&l, "a/15", "u9", 40).is_some(),
+        "created after the first list"
+    );
+    assert!(listed(&l, "a/2", "u2", 35).is_some(), "changed since");
+    assert!(
+        listed(&l, "b/1", "u3", 20).is_some(),
+        "was in flight, never stored"
+    );
+}
+
+#[test]
+fn a_second_interrupted_list_keeps_the_first_prefix_until_it_passes_it() {
+    let l = ledger();
+    l.begin_list(&src());
+    for (i, key) in ["a", "b", "c", "d"].iter().enumerate() {
+        listed(&l, key, &format!("u{key}"), 10 + i as u64)
+            .unwrap()
+            .ack();
+    }
+    // The list starts again (the watcher relists) and gets only as far as "b".
+    l.begin_list(&src());
+    assert!(listed(&l, "a", "ua", 10).is_none());
+    listed(&l, "b", "ub", 50).unwrap().ack();
+    let ranges = &l.snapshot().listed["events@*"];
+    assert_eq!(ranges.len(), 2, "{ranges:?}");
+    // After a crash now, "c" (listed and stored by the first list) is still skipped.
+    let l = Ledger::from_checkpoint(l.snapshot(), LedgerConfig::default());
+    l.begin_list(&src());
+    assert!(listed(&l, "b", "ub", 50).is_none());
+    assert!(listed(&l, "c", "uc", 12).is_none());
+    assert!(listed(&l, "d", "ud", 13).is_none());
+    // Past "d", the newest prefix alone stands for both.
+    assert_eq!(
+        l.snapshot().listed["events@*"],
+        vec![ListedUpTo {
+            key: "d".into(),
+            resource_version: 50,
+        }]
+    );
+    assert!(listed(&l, "e", "ue", 14).is_some());
+}
+
+#[test]
+fn an_occurrence_in_flight_when_a_list_starts_again_is_not_offered_twice() {
+    let l = ledger();
+    l.begin_list(&src());
+    let first = listed(&l, "a", "ua", 10).unwrap();
+    l.begin_list(&src());
+    assert!(listed(&l, "a", "ua", 10).is_none(), "still in flight");
+    first.ack();
+    assert_eq!(l.exported_version("ua"), Some(10));
+}
+
+#[test]
+fn a_list_out_of_key_order_tracks_the_rest_one_by_one_and_never_covers_it() {
+    let l = ledger();
+    l.begin_list(&src());
+    listed(&l, "b", "ub", 10).unwrap().ack();
+    listed(&l, "c", "uc", 20).unwrap().ack();
+    listed(&l, "a", "ua", 30).unwrap().ack();
+    let checkpoint = l.snapshot();
+    assert_eq!(checkpoint.listed["events@*"][0].key, "c");
+    assert_eq!(
+        checkpoint.events.len(),
+        1,
+        "what came after is tracked one by one"
+    );
+    // One the prefix would cover lowers its version: a restart must not skip it.
+    let late = listed(&l, "a2", "ua2", 15).unwrap();
+    let saved = l.snapshot();
+    assert_eq!(saved.listed["events@*"][0].resource_version, 14);
+    drop(late);
+    let l = Ledger::from_checkpoint(saved, LedgerConfig::default());
+    l.begin_list(&src());
+    assert!(
+        listed(&l, "a2", "ua2", 15).is_some(),
+        "never handled: offered"
+    );
+    assert!(listed(&l, "b", "ub", 10).is_none(), "still covered");
+}
+
+#[test]
+fn a_distrusted_source_forgets_its_saved_list_progress() {
+    let l = ledger();
+    l.begin_list(&src());
+    listed(&l, "a", "ua", 10).unwrap().ack();
+    let l = Ledger::from_checkpoint(l.snapshot(), LedgerConfig::default());
+    l.lock().distrusted.push(src());
+    l.begin_list(&src());
+    assert!(listed(&l, "a", "ua", 10).is_some());
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::listing::Place;
 use super::{Ledger, SourceState};
 use crate::checkpoint::Uid;
 use crate::metrics::Metrics;
@@ -36,6 +37,8 @@ pub struct Ticket {
     pub(super) held: bool,
     /// Where a drop that counts as filtered out is counted.
     pub(super) filtered: Option<Metrics>,
+    /// Its place in the list under way, when a list offered it.
+    pub(super) place: Option<Place>,
 }
 
 /// How a ticket is settled.
@@ -103,25 +106,34 @@ impl Ticket {
             src.release(self.resource_version);
             src.resume_point()
         });
-        let Some(entry) = state.events.get_mut(&self.uid) else {
-            return true;
-        };
-        if how == Settle::Ack {
-            entry.exported = entry.exported.max(self.resource_version);
-            entry.last_seen = entry.last_seen.max(self.last_seen);
+        if let Some(entry) = state.events.get_mut(&self.uid) {
+            if how == Settle::Ack {
+                entry.exported = entry.exported.max(self.resource_version);
+                entry.last_seen = entry.last_seen.max(self.last_seen);
+            }
+            entry.settled = entry.settled.max(self.resource_version);
+            // The entry's source is the last one that offered it, almost always this ticket's.
+            let point = match entry.source.as_deref() {
+                Some(source) if source == &*self.source => own_point,
+                Some(source) => state
+                    .sources
+                    .get(source)
+                    .and_then(SourceState::resume_point),
+                None => None,
+            };
+            if entry.covered_by(point) {
+                state.events.remove(&self.uid);
+            }
         }
-        entry.settled = entry.settled.max(self.resource_version);
-        // The entry's source is the last one that offered it, almost always this ticket's.
-        let point = match entry.source.as_deref() {
-            Some(source) if source == &*self.source => own_point,
-            Some(source) => state
+        // A listed occurrence moves its list's settled prefix, which then stands for it.
+        if let (Some(place), Some(list)) = (
+            self.place,
+            state
                 .sources
-                .get(source)
-                .and_then(SourceState::resume_point),
-            None => None,
-        };
-        if entry.covered_by(point) {
-            state.events.remove(&self.uid);
+                .get_mut(&*self.source)
+                .and_then(|src| src.list.as_mut()),
+        ) {
+            list.settle(place, &mut state.events);
         }
         true
     }

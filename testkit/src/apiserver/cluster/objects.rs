@@ -39,7 +39,7 @@ impl SimCluster {
         } else {
             ""
         };
-        let key: Key = (namespace.to_owned(), name.to_owned());
+        let key = Key(namespace.to_owned(), name.to_owned());
         let mut rejected: Option<ApiError> = None;
         let stored = self
             .shared
@@ -76,7 +76,7 @@ impl SimCluster {
         };
         self.shared
             .store
-            .delete(def.resource, &(ns.to_owned(), name.to_owned()), None)
+            .delete(def.resource, &Key(ns.to_owned(), name.to_owned()), None)
             .is_ok()
     }
 
@@ -97,7 +97,7 @@ impl SimCluster {
         let stored = self
             .shared
             .store
-            .get(def.resource, &(ns.to_owned(), name.to_owned()))?;
+            .get(def.resource, &Key(ns.to_owned(), name.to_owned()))?;
         Some(stored.to_value(&def))
     }
 

@@ -6,7 +6,7 @@ use super::{SimCluster, SimError};
 use crate::apiserver::convert::{EVENTS_V1, EventView, parse_event};
 use crate::apiserver::model::CoreEvent;
 use crate::apiserver::new_event::EventRef;
-use crate::apiserver::object::Body;
+use crate::apiserver::object::{Body, Key};
 use crate::apiserver::resource::Resource;
 use crate::apiserver::stamp;
 
@@ -52,7 +52,7 @@ impl SimCluster {
         if meta.uid.is_empty() {
             meta.uid = stamp::uid();
         }
-        let key = (meta.namespace.clone(), meta.name.clone());
+        let key = Key(meta.namespace.clone(), meta.name.clone());
         let stored = self
             .shared
             .store

@@ -66,7 +66,7 @@ impl Store {
         let lower = match (after, namespace) {
             (Some(a), None) => Bound::Excluded(a.clone()),
             (Some(a), Some(ns)) if a.0 == ns => Bound::Excluded(a.clone()),
-            (_, Some(ns)) => Bound::Included((ns.to_owned(), String::new())),
+            (_, Some(ns)) => Bound::Included(Key(ns.to_owned(), String::new())),
             (None, None) => Bound::Unbounded,
         };
         let mut current = map
