@@ -205,7 +205,12 @@ impl Timeline {
 
     fn top_reasons(&self, out: &mut String) {
         let mut reasons: Vec<(&(bool, String), &u64)> = self.reasons.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        // Most first; on a tie warnings first, then by name.
+        reasons.sort_by(|a, b| {
+            (b.1, b.0.0)
+                .cmp(&(a.1, a.0.0))
+                .then_with(|| a.0.1.cmp(&b.0.1))
+        });
         let Some(&(_, &most)) = reasons.first() else {
             return;
         };
