@@ -166,7 +166,9 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
         groups.push(group);
     }
     let what = format!("log groups {}", groups.join(", "));
-    print(Clusters::new(sources), keep, config, view, &what, fatal).await
+    let shared = !args.log_group_template.contains("{cluster}");
+    let source = Clusters::new(sources).shared(shared);
+    print(source, keep, config, view, &what, fatal).await
 }
 
 /// Prints the history of `source`; errors `fatal` says are fatal stop it, others are warned

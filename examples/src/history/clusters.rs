@@ -18,13 +18,24 @@ use super::HistoryError;
 #[must_use = "a source does nothing until a history reads it"]
 pub struct Clusters<S> {
     sources: Vec<(String, S)>,
+    shared: bool,
 }
 
 impl<S> Clusters<S> {
     /// Reads each `(cluster, source)`; an event without a `cluster` gets the name of the one
     /// it was read from.
     pub fn new(sources: Vec<(String, S)>) -> Self {
-        Clusters { sources }
+        Clusters {
+            sources,
+            shared: false,
+        }
+    }
+
+    /// The sources read one group that several clusters share: from each, only the records
+    /// that name its cluster (or none) are kept, whatever the server-side filter could hold.
+    pub fn shared(mut self, shared: bool) -> Self {
+        self.shared = shared;
+        self
     }
 }
 
@@ -37,8 +48,15 @@ impl<S: HistorySource> HistorySource for Clusters<S> {
             .iter_mut()
             .map(|(cluster, source)| {
                 let cluster = cluster.clone();
+                let name = cluster.clone();
+                let shared = self.shared;
                 source
                     .read()
+                    .filter(move |item| {
+                        let other = matches!(item, Ok(event)
+                            if shared && event.cluster.as_ref().is_some_and(|c| *c != name));
+                        futures::future::ready(!other)
+                    })
                     .map(move |item| {
                         item.map(|mut event| {
                             event.cluster.get_or_insert_with(|| cluster.clone());
@@ -205,6 +223,30 @@ mod tests {
             ("e", "prod-us"),
         ];
         assert_eq!(merged, expected.map(|(u, c)| (u.to_owned(), c.to_owned())));
+    }
+
+    #[tokio::test]
+    async fn from_a_shared_group_each_cluster_keeps_its_own_records() {
+        let stored = || {
+            from_stream(stream::iter(
+                [
+                    event("a", 1, Some("prod-eu")),
+                    event("b", 2, Some("prod-us")),
+                ]
+                .map(Ok::<_, Infallible>),
+            ))
+        };
+        let sources = vec![
+            ("prod-eu".to_owned(), stored()),
+            ("prod-us".to_owned(), stored()),
+        ];
+        let uids: Vec<String> = Clusters::new(sources)
+            .shared(true)
+            .read()
+            .map(|e| e.unwrap().uid)
+            .collect()
+            .await;
+        assert_eq!(uids, ["a", "b"]);
     }
 
     #[test]
