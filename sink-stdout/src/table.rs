@@ -428,11 +428,10 @@ mod tests {
         ["TYPE", "REASON", "OBJECT", "SOURCE", "COUNT", "MESSAGE"]
             .iter()
             .filter_map(|name| header.find(name))
-            .map(|at| {
+            .inspect(|&at| {
                 // The cell starts where the header's does; the gap before it is blank.
                 assert_eq!(chars.get(at - 1), Some(&' '), "{line:?} shifted at {at}");
                 assert_ne!(chars.get(at), Some(&' '), "{line:?} shifted at {at}");
-                at
             })
             .collect()
     }
