@@ -141,6 +141,12 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
         })
         .await;
     }
+    // Every group named before any request, so a bad template is the first error.
+    let groups = args
+        .cluster
+        .iter()
+        .map(|cluster| clusters::log_group(&args.log_group_template, cluster))
+        .collect::<Result<Vec<String>, _>>()?;
     let mut sink_config = CloudWatchSinkConfig::new();
     sink_config.region.clone_from(&args.region);
     sink_config.endpoint_url.clone_from(&args.endpoint_url);
@@ -155,15 +161,12 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
         return print(source, keep, config, view, &what, fatal).await;
     }
     let mut sources = Vec::new();
-    let mut groups = Vec::new();
-    for cluster in &args.cluster {
-        let group = clusters::log_group(&args.log_group_template, cluster)?;
-        let history = CloudWatchHistory::new(client.clone(), &group)
+    for (cluster, group) in args.cluster.iter().zip(&groups) {
+        let history = CloudWatchHistory::new(client.clone(), group)
             .range(range)
             .select(&selection);
         let history = clusters::source(history, &args.log_group_template, cluster);
         sources.push((cluster.clone(), history));
-        groups.push(group);
     }
     let what = format!("log groups {}", groups.join(", "));
     let shared = !args.log_group_template.contains("{cluster}");

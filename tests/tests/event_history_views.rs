@@ -273,13 +273,30 @@ async fn related_reads_a_rollout_as_one_story() {
 #[test]
 fn bad_values_are_one_line_and_failure() {
     for (args, code, start) in [
-        (&["--types", "Warnin"][..], 1, "error: "),
+        (
+            &["--types", "Warnin"][..],
+            2,
+            "error: invalid value 'Warnin' for '--types <TYPES>': use Normal or Warning",
+        ),
+        (
+            &[
+                "--cluster",
+                "prod",
+                "--log-group-template",
+                "/x/{namespace}",
+            ],
+            1,
+            "error: --log-group-template \"/x/{namespace}\" names a placeholder",
+        ),
         (&["-o", "xml"], 2, "error: invalid value 'xml'"),
         (&["--related"], 2, "error: the following required arguments"),
         (&["-A", "-n", "payments"], 2, "error: the argument"),
         (&["--timeline", "-w"], 1, "error: a timeline is drawn once"),
     ] {
-        let mut all = vec!["--dir", "/tmp", "--since", "1h"];
+        let mut all = match args.contains(&"--cluster") {
+            true => vec!["--since", "1h"],
+            false => vec!["--dir", "/tmp", "--since", "1h"],
+        };
         all.extend_from_slice(args);
         let output = binary::run(&all);
         assert_eq!(output.status.code(), Some(code), "{args:?}");

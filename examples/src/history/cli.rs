@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
     /// Only these types: Normal, Warning (e.g. --types=Warning,Normal).
-    #[arg(long = "types", visible_alias = "type", value_delimiter = ',')]
+    #[arg(long = "types", visible_alias = "type", value_delimiter = ',', value_parser = event_type)]
     pub types: Vec<String>,
     /// Only these reasons, e.g. BackOff,FailedScheduling.
     #[arg(long, value_delimiter = ',')]
@@ -93,6 +93,15 @@ pub struct Args {
     /// How often --watch polls for new events.
     #[arg(long, default_value = "2s", requires = "follow")]
     pub poll_interval: String,
+}
+
+/// `Normal` or `Warning`, in any case, as Kubernetes spells it.
+fn event_type(value: &str) -> Result<String, String> {
+    ["Normal", "Warning"]
+        .into_iter()
+        .find(|t| t.eq_ignore_ascii_case(value.trim()))
+        .map(str::to_owned)
+        .ok_or_else(|| "use Normal or Warning".to_owned())
 }
 
 impl Args {
@@ -142,7 +151,7 @@ mod tests {
         let new = parse(&["--dir", "a", "--types=Warning,Normal", "-w", "-A"]).unwrap();
         assert_eq!(new.types, ["Warning", "Normal"]);
         assert!(new.follow && new.all_namespaces);
-        let old = parse(&["--dir", "a", "--type", "Warning", "--follow"]).unwrap();
+        let old = parse(&["--dir", "a", "--type", "warning", "--follow"]).unwrap();
         assert_eq!(old.types, ["Warning"]);
         assert!(old.follow);
         let watch = parse(&["--dir", "a", "--watch"]).unwrap();
@@ -170,6 +179,7 @@ mod tests {
         for args in [
             &["--dir", "a", "-A", "-n", "payments"][..],
             &["--dir", "a", "-o", "xml"],
+            &["--dir", "a", "--types", "Warnin"],
             &["--dir", "a", "--for", "api"],
             &["--dir", "a", "--related"],
             &["--log-group", "g", "--cluster", "prod"],
