@@ -1,36 +1,41 @@
-//! `kubectl get events` for any time range of the kept history, from CloudWatch Logs or from
-//! the rolling file archive.
+//! `kubectl events` for any time range of the kept history, from CloudWatch Logs (one cluster's
+//! group, or several clusters' merged) or from the rolling file archive.
 //!
 //! ```sh
 //! cargo run --release --example event_history -- --log-group /event-keeper/prod --region eu-west-1 \
-//!     --since 6h --namespace payments --for pod/api-7d9f --type Warning
+//!     --since 6h --namespace payments --for pod/api-7d9f --types Warning
+//! cargo run --release --example event_history -- --cluster prod-eu --cluster prod-us --since 1h -A
 //! cargo run --release --example event_history -- --dir /var/lib/event-keeper/archive --since 2d -o wide
-//! cargo run --release --example event_history -- --dir ./archive --since 10m --follow
+//! cargo run --release --example event_history -- --dir ./archive --since 1h --for deploy/api --related
+//! cargo run --release --example event_history -- --dir ./archive --since 1h --timeline
+//! cargo run --release --example event_history -- --dir ./archive --since 10m --watch
 //! ```
 //!
-//! Everything but the flags is library code: the readers (`sink_cloudwatch::CloudWatchHistory`,
-//! `sink_file::FileArchiveHistory`), the query (`event_core::history`) and the table
-//! (`sink_stdout::Printer`). See `examples/HISTORY.md`.
+//! Everything but the loop is library code: the flags and outputs (`examples::history`), the
+//! readers (`sink_cloudwatch::CloudWatchHistory`, `sink_file::FileArchiveHistory`), the query
+//! (`event_core::history`) and the table (`sink_stdout::Printer`). See `examples/HISTORY.md`.
 
 use std::error::Error;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{ArgGroup, Parser, ValueEnum};
+use clap::Parser;
 use event_core::FilterConfig;
 use event_core::filter::Predicate;
 use event_core::history::{
-    History, HistoryConfig, HistorySource, HistoryStats, ObjectSelector, Selection, TimeRange,
-    parse_duration, parse_time,
+    History, HistoryConfig, HistorySource, HistoryStats, Selection, TimeRange, parse_duration,
+    parse_time,
 };
+use examples::history::cli::{Args, Output};
+use examples::history::clusters::{self, Clusters};
+use examples::history::output::View;
+use examples::history::related::Owned;
 use futures::{FutureExt, StreamExt};
-use jiff::Timestamp;
 use sink_cloudwatch::{CloudWatchHistory, CloudWatchSinkConfig, history_client};
 use sink_file::FileArchiveHistory;
-use sink_stdout::{Layout, Printer, TableWriter, escape_control};
+use sink_stdout::escape_control;
 
 /// Unreadable records reported one by one before only counting them.
 const WARNINGS_SHOWN: u64 = 10;
@@ -39,78 +44,6 @@ const WARNINGS_SHOWN: u64 = 10;
 /// line that is not a record): what was printed may be incomplete. 1 is an error that stopped
 /// the query, 2 a bad flag (clap's).
 const EXIT_SKIPPED_INPUT: u8 = 3;
-
-/// Show the kept Kubernetes events of any time range, like `kubectl get events`.
-#[derive(Parser, Debug)]
-#[command(name = "event_history", version)]
-#[command(group(ArgGroup::new("source").required(true).args(["log_group", "dir"])))]
-struct Args {
-    /// CloudWatch Logs group the sink writes to.
-    #[arg(long, env = "EVENT_KEEPER_LOG_GROUP")]
-    log_group: Option<String>,
-    /// AWS region of the log group (default: the AWS config chain).
-    #[arg(long, requires = "log_group")]
-    region: Option<String>,
-    /// Endpoint instead of AWS's, e.g. http://localhost:4566.
-    #[arg(long, requires = "log_group")]
-    endpoint_url: Option<String>,
-    /// Directory of the rolling file archive (instead of CloudWatch).
-    #[arg(long, conflicts_with = "log_group")]
-    dir: Option<PathBuf>,
-    /// File name prefix of the archive.
-    #[arg(long, default_value = "events", requires = "dir")]
-    prefix: String,
-    /// Start of the range: a duration back from now (30m, 6h, 2d, 1h30m; -5m means the same as
-    /// 5m), a date or an RFC 3339 time.
-    #[arg(long, default_value = "1h", allow_hyphen_values = true)]
-    since: String,
-    /// End of the range, in the same forms (default: --now if given, else the newest event).
-    #[arg(long, conflicts_with = "follow", allow_hyphen_values = true)]
-    until: Option<String>,
-    /// The instant durations count back from and ages are measured at (default: the clock).
-    #[arg(long, allow_hyphen_values = true)]
-    now: Option<String>,
-    /// Only these namespaces (repeat or separate with commas).
-    #[arg(short = 'n', long, value_delimiter = ',')]
-    namespace: Vec<String>,
-    /// Only these types: Normal, Warning.
-    #[arg(long = "type", value_delimiter = ',')]
-    event_type: Vec<String>,
-    /// Only these reasons, e.g. BackOff,FailedScheduling.
-    #[arg(long, value_delimiter = ',')]
-    reason: Vec<String>,
-    /// Only events about objects of these kinds, e.g. Pod,Node.
-    #[arg(long, value_delimiter = ',')]
-    kind: Vec<String>,
-    /// Only events about this object: kind/name, e.g. pod/api-7d9f.
-    #[arg(long = "for")]
-    object: Option<ObjectSelector>,
-    /// Only events whose message matches this regex.
-    #[arg(long)]
-    message: Option<String>,
-    /// Also apply a filter config (JSON), as the pipeline loads it.
-    #[arg(long)]
-    filter_config: Option<PathBuf>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
-    output: Output,
-    /// Show ages (5m, 3h12m) instead of absolute times.
-    #[arg(long)]
-    relative: bool,
-    /// After the range, keep printing new events as they are stored.
-    #[arg(short = 'w', long)]
-    follow: bool,
-    /// How often --follow polls for new events.
-    #[arg(long, default_value = "2s", requires = "follow")]
-    poll_interval: String,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Output {
-    Table,
-    Wide,
-    Json,
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -155,12 +88,17 @@ enum Outcome {
 }
 
 async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
-    let clock = Timestamp::now();
+    let clock = jiff::Timestamp::now();
     let now = args
         .now
         .as_deref()
         .map_or(Ok(clock), |t| parse_time(t, clock))?;
     let since = parse_time(&args.since, now)?;
+    if args.follow && args.output() == Output::Timeline {
+        return Err(
+            "a timeline is drawn once its range is read; drop --watch, or use -o table".into(),
+        );
+    }
     // Nothing after the instant the query is anchored at, when it is anchored.
     let until = match (&args.until, &args.now) {
         (Some(until), _) => Some(parse_time(until, now)?),
@@ -170,67 +108,70 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     let range = TimeRange::new(Some(since), until)?;
     let mut selection = Selection::default()
         .namespaces(args.namespace.clone())
-        .types(args.event_type.clone())
+        .types(args.types.clone())
         .reasons(args.reason.clone())
         .kinds(args.kind.clone());
-    selection.object.clone_from(&args.object);
+    // With --related the object is one of several: the naming rule of `Owned` picks them.
+    if !args.related {
+        selection.object.clone_from(&args.object);
+    }
     selection.message.clone_from(&args.message);
     if let Some(path) = &args.filter_config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the filter config {}: {e}", path.display()))?;
         selection.config = Some(FilterConfig::from_json(&text)?);
     }
-    let keep = selection.compile()?;
+    let mut keep = selection.compile()?;
+    if let (true, Some(object)) = (args.related, &args.object) {
+        let owned = Owned::new(object);
+        let flags = Arc::clone(&keep);
+        keep =
+            Arc::new(move |event: &event_core::Event| flags.matches(event) && owned.matches(event));
+    }
     let mut config = HistoryConfig::default().range(range);
     if args.follow {
         config = config.follow(parse_duration(&args.poll_interval)?.unsigned_abs());
     }
-    let mut table = TableWriter::new(match args.output {
-        Output::Wide => Layout::Wide,
-        _ => Layout::Table,
-    });
-    if selection.namespaces.len() != 1 {
-        table = table.namespace_column();
+    let view = View::new(&args, now, since, until);
+    if let Some(dir) = &args.dir {
+        let source = FileArchiveHistory::open(dir, &args.prefix)?.range(range);
+        let what = format!("archive {}", dir.display());
+        return print(source, keep, config, view, &what, |e| {
+            matches!(e, sink_file::ReadError::List { .. })
+        })
+        .await;
     }
-    if args.relative {
-        table = table.relative_to(now);
-    }
-    let printer = match args.output {
-        Output::Json => Printer::json(),
-        _ => Printer::table(table),
-    };
-    let view = View {
-        printer,
-        ages_now: args.relative && args.now.is_none(),
-    };
+    // Every group named before any request, so a bad template is the first error.
+    let groups = args
+        .cluster
+        .iter()
+        .map(|cluster| clusters::log_group(&args.log_group_template, cluster))
+        .collect::<Result<Vec<String>, _>>()?;
+    let mut sink_config = CloudWatchSinkConfig::new();
+    sink_config.region.clone_from(&args.region);
+    sink_config.endpoint_url.clone_from(&args.endpoint_url);
+    let client = history_client(&sink_config).await?;
+    let fatal =
+        |e: &sink_cloudwatch::ReadError| !matches!(e, sink_cloudwatch::ReadError::Parse { .. });
     if let Some(group) = &args.log_group {
-        let mut sink_config = CloudWatchSinkConfig::new();
-        sink_config.region.clone_from(&args.region);
-        sink_config.endpoint_url.clone_from(&args.endpoint_url);
-        let source = CloudWatchHistory::new(history_client(&sink_config).await?, group)
+        let source = CloudWatchHistory::new(client, group)
             .range(range)
             .select(&selection);
         let what = format!("log group {group}");
-        print(source, keep, config, view, &what, |e| {
-            !matches!(e, sink_cloudwatch::ReadError::Parse { .. })
-        })
-        .await
-    } else if let Some(dir) = &args.dir {
-        let source = FileArchiveHistory::open(dir, &args.prefix)?.range(range);
-        let what = format!("archive {}", dir.display());
-        print(source, keep, config, view, &what, |e| {
-            matches!(e, sink_file::ReadError::List { .. })
-        })
-        .await
-    } else {
-        Err("give --log-group or --dir".into())
+        return print(source, keep, config, view, &what, fatal).await;
     }
-}
-
-struct View {
-    printer: Printer,
-    /// Relative ages measured at the clock of each row (when following without --now).
-    ages_now: bool,
+    let mut sources = Vec::new();
+    for (cluster, group) in args.cluster.iter().zip(&groups) {
+        let history = CloudWatchHistory::new(client.clone(), group)
+            .range(range)
+            .select(&selection);
+        let history = clusters::source(history, &args.log_group_template, cluster);
+        sources.push((cluster.clone(), history));
+    }
+    let what = format!("log groups {}", groups.join(", "));
+    let shared = !args.log_group_template.contains("{cluster}");
+    let source = Clusters::new(sources).shared(shared);
+    print(source, keep, config, view, &what, fatal).await
 }
 
 /// Prints the history of `source`; errors `fatal` says are fatal stop it, others are warned
@@ -259,6 +200,10 @@ where
         let item = match history.next().now_or_never() {
             Some(item) => item,
             None => {
+                // A watch has read the range: the table's widths are those of what it read.
+                if history.is_waiting() {
+                    view.flush(&mut out);
+                }
                 if !flush(&mut stdout, &mut out, &progress)? {
                     return Ok(Outcome::Complete);
                 }
@@ -270,10 +215,7 @@ where
         };
         match item {
             Some(Ok(event)) => {
-                if view.ages_now {
-                    view.printer.set_now(Timestamp::now());
-                }
-                view.printer.print(&mut out, &event)?;
+                view.print(&mut out, &event)?;
                 printed += 1;
             }
             Some(Err(error)) if fatal(&error) => {
@@ -290,6 +232,7 @@ where
             None => break,
         }
     }
+    view.finish(&mut out);
     flush(&mut stdout, &mut out, &progress)?;
     progress.stop();
     let summary = stats.snapshot();

@@ -75,6 +75,8 @@ fn check_rows(event: &Event) {
         let mut printer = Printer::table(TableWriter::new(layout).namespace_column());
         let mut out = Vec::new();
         printer.print(&mut out, event).expect("a row prints");
+        // A table holds its first rows to size its columns.
+        printer.flush(&mut out);
         let text = String::from_utf8(out).expect("rows are UTF-8");
         assert_eq!(
             text.matches('\n').count(),
@@ -181,6 +183,7 @@ pub fn history_record(data: &[u8]) {
         printer.print(&mut out, &event).expect("a row prints");
         check_event(Some(event));
     }
+    printer.flush(&mut out);
     // CloudWatch's reader parses each stored message with the same decode.
     for line in content.split(|b| *b == b'\n') {
         if let Ok(event) = serde_json::from_slice::<Event>(line) {

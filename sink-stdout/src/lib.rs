@@ -17,7 +17,7 @@
 //! ```
 //!
 //! For reading history back, [`TableWriter`] prints events as the columns of
-//! `kubectl get events` (or `-o wide`), row by row.
+//! `kubectl get events` (or `-o wide`), sized from the first rows and never shifted.
 //!
 //! Text and table output never pass a control character from the cluster through to the
 //! terminal: every string goes through [`escape_control`]. JSON output is the exact record.
@@ -26,12 +26,16 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod age;
 mod escape;
 mod format;
+mod printer;
 mod sink;
 mod table;
 
+pub use age::human_age;
 pub use escape::{escape_control, is_escaped};
 pub use format::{Format, write_json_line, write_text_line};
+pub use printer::Printer;
 pub use sink::{StdoutConfig, StdoutSink};
-pub use table::{Layout, Printer, TableWriter, human_age};
+pub use table::{DEFAULT_SIZING_ROWS, Layout, MAX_WIDTH, TableWriter};

@@ -1,11 +1,13 @@
-//! [`TableWriter`]: events as a table in the shape of `kubectl get events`, written row by row.
+//! [`TableWriter`]: events as a table in the shape of `kubectl get events`, columns sized from
+//! the first rows and never shifted.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use event_core::Event;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
+use crate::age::human_age;
 use crate::escape::escape_control;
 
 /// Spaces between two columns, as kubectl's printer pads.
@@ -25,6 +27,7 @@ pub enum Layout {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Column {
+    Cluster,
     Namespace,
     LastSeen,
     FirstSeen,
@@ -40,6 +43,7 @@ enum Column {
 impl Column {
     fn header(self) -> &'static str {
         match self {
+            Column::Cluster => "CLUSTER",
             Column::Namespace => "NAMESPACE",
             Column::LastSeen => "LAST SEEN",
             Column::FirstSeen => "FIRST SEEN",
@@ -58,7 +62,7 @@ impl Column {
         let width = match self {
             Column::LastSeen | Column::FirstSeen if relative => 9,
             Column::LastSeen | Column::FirstSeen => "2026-11-24T10:02:11Z".len(),
-            Column::Namespace => 12,
+            Column::Cluster | Column::Namespace => 12,
             Column::Type => "Warning".len(),
             Column::Reason => "ScalingReplicaSet".len() + 1,
             Column::Object => 32,
@@ -71,14 +75,21 @@ impl Column {
     }
 }
 
-/// Writes events as an aligned table, one row at a time, in the shape of `kubectl get events`.
+/// Writes events as an aligned table in the shape of `kubectl get events`: columns never
+/// shift.
 ///
-/// A history streams, so the widths cannot be measured over all rows first: each column starts
-/// at a width that fits typical values and widens for good when a longer value comes, so rows
-/// after a long value shift right and the output stays the same for the same events.
+/// A history streams, so the widths cannot be measured over all rows first. The writer holds
+/// the first rows (a screenful and more: [`DEFAULT_SIZING_ROWS`], or
+/// [`sizing_rows`](Self::sizing_rows)), sizes each column to the widest of its values there
+/// (never narrower than a width that fits typical values, never wider than [`MAX_WIDTH`]),
+/// writes them, and from then on clips a longer value with `…` instead of widening: every row
+/// lines up with the header. [`flush`](Self::flush) fixes the widths early, when the reader
+/// has to wait (the range is read and a watch goes on) or at the end.
+///
 /// `MESSAGE` is last because it is the one unbounded column (a column after it could not line
-/// up); newlines in it become spaces, so a row is always one line, and every other control
-/// character in any cell is shown escaped ([`escape_control`](crate::escape_control)).
+/// up); it is never clipped, and newlines in it become spaces, so a row is always one line.
+/// Every other control character in any cell is shown escaped
+/// ([`escape_control`](crate::escape_control)).
 ///
 /// Times are absolute by default (`2026-11-24T10:02:11Z`: a postmortem timeline needs the
 /// instant, and an age is stale by the time it is read), or ages like kubectl's (`5m`,
@@ -95,6 +106,8 @@ impl Column {
 /// let mut out = String::new();
 /// table.header(&mut out);
 /// table.row(&mut out, &event);
+/// assert_eq!(out, "", "held until the widths are known");
+/// table.flush(&mut out);
 /// assert_eq!(
 ///     out,
 ///     "LAST SEEN              TYPE      REASON               OBJECT                             COUNT   MESSAGE\n\
@@ -108,7 +121,16 @@ pub struct TableWriter {
     columns: Vec<Column>,
     widths: Vec<usize>,
     now: Option<Timestamp>,
+    sizing_rows: usize,
+    /// Lines held while the widths are measured; `None` once they are fixed.
+    held: Option<Vec<Vec<String>>>,
 }
+
+/// Rows a [`TableWriter`] holds by default to size its columns: more than a screenful.
+pub const DEFAULT_SIZING_ROWS: usize = 200;
+
+/// The widest a column other than the last grows to; longer values are clipped with `…`.
+pub const MAX_WIDTH: usize = 64;
 
 impl TableWriter {
     /// A writer of `layout`'s columns with absolute times.
@@ -135,10 +157,10 @@ impl TableWriter {
                 Column::Message,
             ],
         };
-        TableWriter::with_columns(columns, None)
+        TableWriter::with_columns(columns, None, DEFAULT_SIZING_ROWS)
     }
 
-    fn with_columns(columns: Vec<Column>, now: Option<Timestamp>) -> Self {
+    fn with_columns(columns: Vec<Column>, now: Option<Timestamp>, sizing_rows: usize) -> Self {
         let widths = columns
             .iter()
             .map(|c| c.start_width(now.is_some()))
@@ -147,6 +169,8 @@ impl TableWriter {
             columns,
             widths,
             now,
+            sizing_rows,
+            held: Some(Vec::new()),
         }
     }
 
@@ -158,12 +182,34 @@ impl TableWriter {
         }
         let mut columns = vec![Column::Namespace];
         columns.extend(self.columns);
-        TableWriter::with_columns(columns, self.now)
+        TableWriter::with_columns(columns, self.now, self.sizing_rows)
     }
 
-    /// Shows times as their age at `now`, like kubectl (`5m`, `3h12m`); see [`human_age`].
+    /// Adds a `CLUSTER` column first: the cluster each record names (`Event::cluster`), for a
+    /// history merged from several clusters.
+    pub fn cluster_column(self) -> Self {
+        if self.columns.contains(&Column::Cluster) {
+            return self;
+        }
+        let mut columns = vec![Column::Cluster];
+        columns.extend(self.columns);
+        TableWriter::with_columns(columns, self.now, self.sizing_rows)
+    }
+
+    /// Shows times as their age at `now`, like kubectl (`5m`, `3h12m`); see
+    /// [`human_age`](crate::human_age).
     pub fn relative_to(self, now: Timestamp) -> Self {
-        TableWriter::with_columns(self.columns, Some(now))
+        TableWriter::with_columns(self.columns, Some(now), self.sizing_rows)
+    }
+
+    /// Holds this many rows (default [`DEFAULT_SIZING_ROWS`]) to size the columns from; `0`
+    /// fixes the starting widths at once and writes every row as it comes.
+    pub fn sizing_rows(mut self, rows: usize) -> Self {
+        self.sizing_rows = rows;
+        if rows == 0 && self.held.as_ref().is_some_and(Vec::is_empty) {
+            self.held = None;
+        }
+        self
     }
 
     /// Moves the instant ages are measured from (when following, before each row).
@@ -173,13 +219,13 @@ impl TableWriter {
         }
     }
 
-    /// Appends the header line.
+    /// Appends the header line (or holds it with the first rows).
     pub fn header(&mut self, out: &mut String) {
         let cells: Vec<String> = self.columns.iter().map(|c| c.header().to_owned()).collect();
         self.line(out, cells);
     }
 
-    /// Appends the row of `event`.
+    /// Appends the row of `event` (or holds it while the widths are measured).
     pub fn row(&mut self, out: &mut String, event: &Event) {
         let cells = self
             .columns
@@ -189,8 +235,29 @@ impl TableWriter {
         self.line(out, cells);
     }
 
+    /// Fixes the column widths, if they are not yet, from the lines held, and appends those.
+    pub fn flush(&mut self, out: &mut String) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let last = self.columns.len().saturating_sub(1);
+        for (i, width) in self.widths.iter_mut().enumerate().take(last) {
+            let widest = held
+                .iter()
+                .filter_map(|cells| cells.get(i))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0);
+            *width = (*width).max(widest.min(MAX_WIDTH));
+        }
+        for cells in held {
+            self.write_line(out, &cells);
+        }
+    }
+
     fn cell(&self, column: Column, event: &Event) -> String {
         let text = match column {
+            Column::Cluster => event.cluster.clone().unwrap_or_default(),
             Column::Namespace => event.namespace.clone().unwrap_or_default(),
             Column::LastSeen => return self.time(event.last_seen),
             Column::FirstSeen => return self.time(event.first_seen),
@@ -223,6 +290,19 @@ impl TableWriter {
     }
 
     fn line(&mut self, out: &mut String, cells: Vec<String>) {
+        match self.held.as_mut() {
+            Some(held) => {
+                held.push(cells);
+                // The header does not count as a row.
+                if held.len() > self.sizing_rows {
+                    self.flush(out);
+                }
+            }
+            None => self.write_line(out, &cells),
+        }
+    }
+
+    fn write_line(&self, out: &mut String, cells: &[String]) {
         let start = out.len();
         let last = cells.len().saturating_sub(1);
         for (i, cell) in cells.iter().enumerate() {
@@ -230,11 +310,8 @@ impl TableWriter {
                 out.push_str(cell);
                 break;
             }
-            let chars = cell.chars().count();
-            if let Some(width) = self.widths.get_mut(i) {
-                *width = (*width).max(chars);
-                let _ = write!(out, "{cell:<width$}{GAP}", width = *width);
-            }
+            let width = self.widths.get(i).copied().unwrap_or(0);
+            let _ = write!(out, "{:<width$}{GAP}", clip(cell, width));
         }
         // An empty last cell would leave the padding of the one before it.
         let kept = out[start..].trim_end_matches(' ').len();
@@ -243,140 +320,14 @@ impl TableWriter {
     }
 }
 
-/// Prints events one at a time as JSON lines or as a table (its header before the first row):
-/// what a history tool writes for `-o json`, `-o table` and `-o wide`.
-///
-/// ```
-/// use event_core::testing::sample_event;
-/// use sink_stdout::{Layout, Printer, TableWriter};
-///
-/// let event = sample_event("u1", 7, "payments");
-/// let mut json = Printer::json();
-/// let mut out = Vec::new();
-/// json.print(&mut out, &event)?;
-/// assert_eq!(out, [serde_json::to_vec(&event)?, b"\n".to_vec()].concat());
-///
-/// let mut table = Printer::table(TableWriter::new(Layout::Table));
-/// let mut out = Vec::new();
-/// table.print(&mut out, &event)?;
-/// table.print(&mut out, &event)?;
-/// assert_eq!(String::from_utf8(out)?.lines().count(), 3, "one header, two rows");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a printer does nothing until events are printed"]
-pub struct Printer {
-    table: Option<TableWriter>,
-    header_written: bool,
-}
-
-impl Printer {
-    /// One JSON object per line: the record as the sinks store it.
-    pub fn json() -> Self {
-        Printer {
-            table: None,
-            header_written: false,
-        }
+/// `cell` in at most `width` characters: cut, with `…` as its last, when longer.
+fn clip(cell: &str, width: usize) -> Cow<'_, str> {
+    if cell.chars().count() <= width {
+        return Cow::Borrowed(cell);
     }
-
-    /// Rows of `table`, after its header.
-    pub fn table(table: TableWriter) -> Self {
-        Printer {
-            table: Some(table),
-            header_written: false,
-        }
-    }
-
-    /// Moves the instant ages are measured from, for a relative table; see
-    /// [`TableWriter::set_now`].
-    pub fn set_now(&mut self, now: Timestamp) {
-        if let Some(table) = self.table.as_mut() {
-            table.set_now(now);
-        }
-    }
-
-    /// Appends `event` (and, before the first row of a table, the header) to `out`.
-    ///
-    /// # Errors
-    ///
-    /// Only if the event cannot be serialized, which the derived `Serialize` never does.
-    pub fn print(&mut self, out: &mut Vec<u8>, event: &Event) -> Result<(), serde_json::Error> {
-        let Some(table) = self.table.as_mut() else {
-            return crate::format::write_json_line(out, event);
-        };
-        let mut text = String::new();
-        if !self.header_written {
-            table.header(&mut text);
-            self.header_written = true;
-        }
-        table.row(&mut text, event);
-        out.extend_from_slice(text.as_bytes());
-        Ok(())
-    }
-}
-
-/// An age as `kubectl get` prints it (`HumanDuration` of k8s.io/apimachinery): `45s` up to two
-/// minutes, `5m30s` up to ten, `42m` up to three hours, `3h12m` up to eight, `20h` up to two
-/// days, `3d4h` up to eight, then `15d`, `1y20d`, `9y`. A time in the future by more than a
-/// second (clocks disagree) is `<invalid>`.
-///
-/// ```
-/// use jiff::SignedDuration;
-/// use sink_stdout::human_age;
-///
-/// assert_eq!(human_age(SignedDuration::from_secs(90)), "90s");
-/// assert_eq!(human_age(SignedDuration::from_secs(330)), "5m30s");
-/// assert_eq!(human_age(SignedDuration::from_mins(192)), "3h12m");
-/// assert_eq!(human_age(SignedDuration::from_hours(100)), "4d4h");
-/// ```
-pub fn human_age(age: SignedDuration) -> String {
-    let seconds = age.as_secs();
-    if seconds < -1 {
-        return "<invalid>".to_owned();
-    }
-    if seconds < 0 {
-        return "0s".to_owned();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        return match seconds % 60 {
-            0 => format!("{minutes}m"),
-            s => format!("{minutes}m{s}s"),
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        return match minutes % 60 {
-            0 => format!("{hours}h"),
-            m => format!("{hours}h{m}m"),
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        return match hours % 24 {
-            0 => format!("{}d", hours / 24),
-            h => format!("{}d{h}h", hours / 24),
-        };
-    }
-    let days = hours / 24;
-    if days < 365 * 2 {
-        return format!("{days}d");
-    }
-    if days < 365 * 8 {
-        return match days % 365 {
-            0 => format!("{}y", days / 365),
-            d => format!("{}y{d}d", days / 365),
-        };
-    }
-    format!("{}y", days / 365)
+    let mut clipped: String = cell.chars().take(width.saturating_sub(1)).collect();
+    clipped.push('…');
+    Cow::Owned(clipped)
 }
 
 #[cfg(test)]
@@ -405,6 +356,7 @@ mod tests {
         for event in events {
             table.row(&mut out, event);
         }
+        table.flush(&mut out);
         out
     }
 
@@ -443,7 +395,9 @@ mod tests {
 
     #[test]
     fn relative_times_are_ages_at_the_given_instant() {
-        let mut table = TableWriter::new(Layout::Wide).relative_to(ts("2026-11-24T10:07:11Z"));
+        let mut table = TableWriter::new(Layout::Wide)
+            .relative_to(ts("2026-11-24T10:07:11Z"))
+            .sizing_rows(0);
         let mut out = String::new();
         table.row(&mut out, &event());
         assert!(
@@ -461,23 +415,103 @@ mod tests {
 
     #[test]
     fn set_now_does_not_turn_absolute_times_relative() {
-        let mut table = TableWriter::new(Layout::Table);
+        let mut table = TableWriter::new(Layout::Table).sizing_rows(0);
         table.set_now(ts("2026-11-24T13:07:11Z"));
         let mut out = String::new();
         table.row(&mut out, &event());
         assert!(out.starts_with("2026-11-24T10:02:11Z"), "{out}");
     }
 
+    /// Where each column of `line` starts, by the header's column names.
+    fn starts(header: &str, line: &str) -> Vec<usize> {
+        let chars: Vec<char> = line.chars().collect();
+        ["TYPE", "REASON", "OBJECT", "SOURCE", "COUNT", "MESSAGE"]
+            .iter()
+            .filter_map(|name| header.find(name))
+            .inspect(|&at| {
+                // The cell starts where the header's does; the gap before it is blank.
+                assert_eq!(chars.get(at - 1), Some(&' '), "{line:?} shifted at {at}");
+                assert_ne!(chars.get(at), Some(&' '), "{line:?} shifted at {at}");
+            })
+            .collect()
+    }
+
+    fn scheduler() -> Event {
+        let mut event = event();
+        event.reporting_controller = Some("default-scheduler".into());
+        event.reporting_instance = Some("default-scheduler-ip-10-0-1-12".into());
+        event
+    }
+
     #[test]
-    fn a_long_value_widens_its_column_for_the_rows_after_it() {
+    fn a_long_value_in_the_first_rows_widens_its_column_for_every_row() {
         let mut long = event();
         long.regarding.name = "api-7d9f5c6b8-x2x9q-with-a-very-long-name".into();
-        let out = render(TableWriter::new(Layout::Table), &[event(), long, event()]);
+        let out = render(
+            TableWriter::new(Layout::Wide),
+            &[event(), scheduler(), long, event()],
+        );
         let lines: Vec<&str> = out.lines().collect();
-        let count_at = |line: &str| line.find("12 ").unwrap();
-        assert_eq!(count_at(lines[1]), 89);
-        assert_eq!(count_at(lines[2]), count_at(lines[3]));
-        assert!(count_at(lines[3]) > count_at(lines[1]));
+        let header = lines[0];
+        let expected = starts(header, header);
+        for line in &lines[1..] {
+            assert_eq!(starts(header, line), expected, "{out}");
+        }
+        assert!(out.contains("default-scheduler, default-scheduler-ip-10-0-1-12   12"));
+        assert!(out.contains("x2x9q-with-a-very-long-name   spec"), "{out}");
+        assert!(!out.contains('…'), "nothing clipped: {out}");
+    }
+
+    #[test]
+    fn after_the_first_rows_a_longer_value_is_clipped_not_shifted() {
+        let mut table = TableWriter::new(Layout::Wide).sizing_rows(2);
+        let mut out = String::new();
+        table.header(&mut out);
+        table.row(&mut out, &event());
+        assert_eq!(out, "", "held");
+        table.row(&mut out, &event());
+        assert_eq!(out.lines().count(), 3, "the first rows, once sized");
+        table.row(&mut out, &scheduler());
+        let lines: Vec<&str> = out.lines().collect();
+        let expected = starts(lines[0], lines[0]);
+        for line in &lines[1..] {
+            assert_eq!(starts(lines[0], line), expected, "{out}");
+        }
+        assert!(
+            lines[3].contains("   default-scheduler, default-sched…   12   "),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn no_column_grows_past_the_maximum_width() {
+        let mut huge = event();
+        huge.reason = "R".repeat(200);
+        let out = render(TableWriter::new(Layout::Table), &[huge, event()]);
+        let lines: Vec<&str> = out.lines().collect();
+        let clipped = format!("{}…   ", "R".repeat(MAX_WIDTH - 1));
+        assert!(lines[1].contains(&clipped), "{out}");
+        assert_eq!(starts(lines[0], lines[1]), starts(lines[0], lines[2]));
+    }
+
+    #[test]
+    fn flushing_fixes_the_widths_and_later_rows_line_up() {
+        let mut table = TableWriter::new(Layout::Table);
+        let mut out = String::new();
+        table.header(&mut out);
+        table.row(&mut out, &event());
+        table.flush(&mut out);
+        table.flush(&mut out);
+        let mut long = event();
+        long.regarding.name = "x".repeat(40);
+        table.row(&mut out, &long);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert_eq!(starts(lines[0], lines[1]), starts(lines[0], lines[2]));
+        assert!(
+            lines[2].contains(&format!("pod/{}…   12", "x".repeat(27))),
+            "{out}"
+        );
     }
 
     #[test]
@@ -533,29 +567,5 @@ mod tests {
             "{row}"
         );
         assert!(row.contains("node/ip-10-0-1-7"), "{row}");
-    }
-
-    #[test]
-    fn ages_follow_kubectl() {
-        let secs = |s: i64| human_age(SignedDuration::from_secs(s));
-        assert_eq!(secs(-5), "<invalid>");
-        assert_eq!(secs(-1), "0s");
-        assert_eq!(secs(0), "0s");
-        assert_eq!(secs(119), "119s");
-        assert_eq!(secs(120), "2m");
-        assert_eq!(secs(599), "9m59s");
-        assert_eq!(secs(600), "10m");
-        assert_eq!(secs(179 * 60 + 59), "179m");
-        assert_eq!(secs(3 * 3600), "3h");
-        assert_eq!(secs(7 * 3600 + 59 * 60), "7h59m");
-        assert_eq!(secs(8 * 3600), "8h");
-        assert_eq!(secs(47 * 3600), "47h");
-        assert_eq!(secs(48 * 3600), "2d");
-        assert_eq!(secs(7 * 86_400 + 23 * 3600), "7d23h");
-        assert_eq!(secs(8 * 86_400), "8d");
-        assert_eq!(secs(729 * 86_400), "729d");
-        assert_eq!(secs(730 * 86_400), "2y");
-        assert_eq!(secs(731 * 86_400), "2y1d");
-        assert_eq!(secs(9 * 365 * 86_400), "9y");
     }
 }

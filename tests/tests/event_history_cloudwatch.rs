@@ -1,7 +1,8 @@
 //! Reading history back from CloudWatch Logs (moto behind the strict proxy), written by the real
 //! `CloudWatchSink`: the same incident prints the same bytes from CloudWatch as from a file
 //! archive, repeats stored by a resend are printed once, following picks up new events once
-//! across polls, and a missing log group is one clear line.
+//! across polls, a missing log group is one clear line, and several clusters' groups read with
+//! `--cluster` merge in time order.
 //!
 //! moto accepts only timestamps from the last 14 days, so the incident is moved to end half an
 //! hour ago; ages relative to the moved "now" are the same as in the archive's golden file.
@@ -310,4 +311,74 @@ async fn next(history: &mut History<CloudWatchHistory>) -> Event {
         .expect("an event in time")
         .expect("following never ends")
         .expect("the source reads")
+}
+
+#[tokio::test]
+async fn several_clusters_are_read_at_once_in_time_order_with_their_names() {
+    let env = harness::env().await;
+    let template = "/ek-test/history-clusters/{cluster}";
+    let shift = ship(&env, "/ek-test/history-clusters/prod-eu").await;
+    // The same incident in a second cluster, thirty seconds later.
+    let mut sink = env.sink("/ek-test/history-clusters/prod-us");
+    for batch in incident::batches(incident::day() + shift) {
+        let events: Vec<Event> = batch
+            .events
+            .into_iter()
+            .map(|mut event| {
+                // Another cluster, other uids (they are UUIDs in a real one).
+                event.uid = format!("us-{}", event.uid);
+                event.cluster = Some("prod-us".into());
+                event.last_seen += SignedDuration::from_secs(30);
+                event
+            })
+            .collect();
+        sink.send(&events).await.expect("stored");
+    }
+    env.assert_no_violations();
+
+    let at = |time: &str| (time.parse::<Timestamp>().unwrap() + shift).to_string();
+    let (since, until) = (at("2026-11-24T09:50:00Z"), at("2026-11-24T10:30:00Z"));
+    let output = binary::run_async(&[
+        "--cluster",
+        "prod-eu",
+        "--cluster",
+        "prod-us",
+        "--log-group-template",
+        template,
+        "--endpoint-url",
+        &env.proxy.endpoint(),
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-n",
+        "payments",
+        "--types",
+        "Warning",
+    ])
+    .await;
+    assert!(output.status.success(), "{}", binary::stderr(&output));
+    let table = binary::stdout(&output);
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("CLUSTER        LAST SEEN "), "{table}");
+    let rows: Vec<(&str, Timestamp)> = lines
+        .map(|line| {
+            let mut cells = line.split_whitespace();
+            let cluster = cells.next().unwrap();
+            (cluster, cells.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 12, "six warnings of each cluster: {table}");
+    assert!(
+        rows.windows(2).all(|w| w[0].1 <= w[1].1),
+        "time order: {table}"
+    );
+    let clusters: Vec<&str> = rows.iter().map(|(cluster, _)| *cluster).collect();
+    assert_eq!(clusters.iter().filter(|c| **c == "prod-us").count(), 6);
+    assert_eq!(
+        &clusters[..2],
+        ["prod-eu", "prod-us"],
+        "interleaved: {table}"
+    );
 }

@@ -104,6 +104,36 @@ async fn json_output_keeps_the_stored_record_byte_for_byte() {
 }
 
 #[tokio::test]
+async fn yaml_escapes_control_characters_and_keeps_the_record() {
+    let dir = archive(vec![hostile()]).await;
+    let out = run(dir.path(), &["--since", "1h", "-o", "yaml"]);
+    assert!(out.status.success(), "{}", binary::stderr(&out));
+    let text = binary::stdout(&out);
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || ('\u{80}'..='\u{9f}').contains(c))
+        .collect();
+    assert!(raw.is_empty(), "passed {raw:?} through: {text:?}");
+    let back: Event = yaml_serde::from_str(text.trim_start_matches("---\n")).unwrap();
+    assert_eq!(back, hostile(), "every control character kept, escaped");
+}
+
+#[tokio::test]
+async fn a_timeline_shows_reasons_escaped() {
+    let dir = archive(vec![hostile(), plain()]).await;
+    let out = run(dir.path(), &["--since", "1h", "--timeline"]);
+    assert!(out.status.success(), "{}", binary::stderr(&out));
+    let text = binary::stdout(&out);
+    assert!(
+        !text
+            .chars()
+            .any(|c| c != '\n' && sink_stdout::is_escaped(c)),
+        "{text:?}"
+    );
+    assert!(text.contains("Back\\x1b]0;owned\\x07Off"), "{text:?}");
+}
+
+#[tokio::test]
 async fn a_corrupt_gzip_file_is_reported_in_a_summary_and_a_distinct_exit_status() {
     let dir = archive(vec![plain()]).await;
     std::fs::write(

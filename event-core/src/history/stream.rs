@@ -124,6 +124,12 @@ impl<S: HistorySource> History<S> {
         self.seen.len()
     }
 
+    /// Whether a following query has read everything there was and waits for its next poll:
+    /// the moment to show what is held (a table sized from the rows so far).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state, State::Waiting(_))
+    }
+
     /// The source, e.g. to ask it how much it skipped.
     pub fn source(&self) -> &S {
         &self.source
@@ -358,7 +364,10 @@ mod tests {
         let mut history = History::new(source, keep_all(), config);
         let stats = history.stats();
         assert_eq!(next_uid(&mut history).await, Some(Ok("a".to_owned())));
+        assert!(!history.is_waiting(), "b is still to come");
         assert_eq!(next_uid(&mut history).await, Some(Ok("b".to_owned())));
+        assert!(next_uid(&mut history).now_or_never().is_none());
+        assert!(history.is_waiting(), "the first read is done");
         let started = tokio::time::Instant::now();
         assert_eq!(next_uid(&mut history).await, Some(Ok("c".to_owned())));
         assert_eq!(

@@ -81,6 +81,7 @@ where
         let event = item.expect("the source reads");
         printer.print(&mut out, &event).expect("printable");
     }
+    printer.flush(&mut out);
     out
 }
 
