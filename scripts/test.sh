@@ -47,10 +47,10 @@ fi
 cargo test --workspace --all-features --locked "$@"
 
 # tests/consumer uses event-core and sink-file as an outside application would: not a workspace
-# member, with its own lock file and its own Kubernetes version. Its own target directory leaves
-# the workspace's build as it is. Run with the whole suite (no arguments) only, since arguments
-# select workspace tests.
+# member, with its own lock file and its own Kubernetes version. It shares the workspace's target
+# directory (and profiles), so only what its other Kubernetes version reaches is built again.
+# Run with the whole suite (no arguments) only, since arguments select workspace tests.
 if [[ $# -eq 0 ]]; then
-    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/consumer" \
+    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
         cargo test --manifest-path tests/consumer/Cargo.toml --locked
 fi

@@ -1,5 +1,5 @@
-//! Keeps the first ten Warning events of the current kubeconfig context's cluster in
-//! `./archive`, and says how many were stored.
+//! Keeps the next ten Warning events of the current kubeconfig context's cluster in
+//! `./archive` (the checkpoint in `./checkpoint.json`), and says how many were stored.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use event_keeper_consumer::{Collect, run};
 async fn main() -> ExitCode {
     let stored = async {
         let client = kube::Client::try_default().await?;
-        run(client, Path::new("archive"), 10, Collect::default()).await
+        run(client, Path::new("."), 10, Collect::default()).await
     };
     match stored.await {
         Ok(report) => {
