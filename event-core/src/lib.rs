@@ -89,7 +89,6 @@ pub mod event;
 pub mod filter;
 pub mod health;
 pub mod history;
-pub mod leader;
 pub mod metrics;
 pub mod observed;
 pub mod pipeline;
@@ -103,7 +102,6 @@ mod tracked;
 
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use filter::{CompiledFilter, ConfigError, FilterConfig, FilterRule, Predicate};
-pub use leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
 pub use observed::Observed;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};
 pub use sink::{BatchLimits, BoxError, Rejection, Sink, SinkError};

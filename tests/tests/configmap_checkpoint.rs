@@ -8,13 +8,13 @@ use event_core::checkpoint::{
     Checkpoint, CheckpointError, CheckpointStore, ConfigMapCheckpointStore, Ledger, LedgerConfig,
     SeenEvent,
 };
-use event_core::leader::{LeaderElectionConfig, LeaderElector, Leadership};
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{
     EventStream, EventStreamConfig, OccurrenceKey, Pipeline, PipelineConfig, PipelineError,
     PipelineReport,
 };
+use event_leader::{LeaderElectionConfig, LeaderElector, Leadership};
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::{assert_exactly_once, init_tracing, key, wait_until, within};
 use tokio::task::JoinHandle;
