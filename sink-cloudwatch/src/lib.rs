@@ -1,5 +1,5 @@
 //! An Event Keeper [`Sink`](event_core::Sink) that ships Kubernetes events to Amazon CloudWatch
-//! Logs, and a reader that streams them back.
+//! Logs, and [`CloudWatchHistory`], which reads them back for a history.
 //!
 //! Each event is one log event whose message is the [`Event`](event_core::Event) as JSON, the
 //! same record every sink stores; its CloudWatch timestamp is the event's `lastSeen`. Logs
@@ -139,8 +139,7 @@ pub use config::{
 };
 pub use limits::MAX_EVENT_BYTES;
 pub use reader::{
-    CloudWatchHistory, CloudWatchReader, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS,
-    ReadError, dedupe_by_key, history_client,
+    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, ReadError, history_client,
 };
 pub use record::Truncation;
 pub use sink::{CloudWatchSink, SINK_NAME};
