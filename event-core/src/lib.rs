@@ -85,6 +85,7 @@
 )]
 
 pub mod checkpoint;
+pub mod clock;
 pub mod event;
 pub mod filter;
 pub mod health;

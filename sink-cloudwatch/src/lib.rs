@@ -118,7 +118,6 @@
 
 mod batch;
 mod client;
-mod clock;
 mod config;
 mod error;
 mod healthcheck;
@@ -132,7 +131,6 @@ mod stats;
 mod template;
 
 pub use client::client_from_config;
-pub use clock::Clock;
 pub use config::{
     CloudWatchSinkConfig, ConfigError, DEFAULT_LOG_GROUP, DEFAULT_LOG_STREAM,
     DEFAULT_SEND_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,

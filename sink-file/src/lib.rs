@@ -83,7 +83,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod clock;
 mod compress;
 mod config;
 mod fs;
@@ -97,7 +96,6 @@ mod stats;
 mod testutil;
 mod writer;
 
-pub use clock::Clock;
 pub use config::{
     ConfigError, DEFAULT_MAX_FILE_BYTES, DEFAULT_PREFIX, DEFAULT_WRITE_TIMEOUT, FileSinkConfig,
     MIN_MAX_FILE_BYTES,

@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use event_core::{Event, OccurrenceKey, Sink, SinkError};
 
 use self::archive::Archive;
-use crate::clock::Clock;
 use crate::config::{ConfigError, FileSinkConfig};
 use crate::fs::{Fs, FsError};
 use crate::reader::FileArchiveHistory;
 use crate::stats::FileSinkStats;
+use event_core::clock::Clock;
 
 /// Appends events to a rolling JSON-lines archive, one object per line.
 ///

@@ -16,10 +16,11 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use event_core::clock::Clock;
 use event_core::history::{Selection, TimeRange};
 use event_core::{Event, FilterConfig, FilterRule, Sink};
 use history::{files, golden, golden_bytes, print, range, write_archive};
-use sink_file::{Clock, FileArchiveHistory, FileSink};
+use sink_file::{FileArchiveHistory, FileSink};
 use sink_stdout::{Layout, Printer, TableWriter};
 
 async fn archive() -> tempfile::TempDir {
