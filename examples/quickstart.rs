@@ -16,7 +16,7 @@ use event_core::checkpoint::FileCheckpointStore;
 use event_core::{
     EventStreamConfig, EventStreamExt, FilterConfig, FilterRule, Keeper, PipelineConfig,
 };
-use sink_file::{FileArchiveReader, FileSink, FileSinkConfig, Rotation};
+use sink_file::{FileArchiveHistory, FileSink, FileSinkConfig, Rotation};
 use sink_stdout::{Format, StdoutSink};
 use testkit::{SimCluster, SimConfig};
 use tokio_util::sync::CancellationToken;
@@ -120,7 +120,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .filter(|o| o.namespace != "kube-system")
         .map(|o| (o.uid.clone(), o.resource_version.clone()))
         .collect();
-    let stored: Vec<(String, String)> = FileArchiveReader::from_config(&archive)?
+    let stored: Vec<(String, String)> = FileArchiveHistory::from_config(&archive)?
+        .blocking_read()
         .map(|event| event.map(|e| (e.uid, e.resource_version)))
         .collect::<Result<_, _>>()?;
     let unique: HashSet<_> = stored.iter().cloned().collect();

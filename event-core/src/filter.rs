@@ -3,9 +3,10 @@
 //!
 //! A predicate decides from an [`Event`] alone whether it is kept. Build one in code from the
 //! ready-made functions ([`namespaces`], [`event_types`], [`reasons`], [`involved_kinds`],
-//! [`message_matches`], [`min_count`]) or a closure, combine them with [`Predicate::and`],
-//! [`Predicate::or`] and [`Predicate::negate`], or compile one from a [`FilterConfig`]. Apply it
-//! to a stream with [`EventStreamExt`](crate::EventStreamExt), which settles what it filters out.
+//! [`object_names`], [`message_matches`], [`min_count`]) or a closure, combine them with
+//! [`Predicate::and`], [`Predicate::or`] and [`Predicate::negate`], or compile one from a
+//! [`FilterConfig`]. Apply it to a stream with [`EventStreamExt`](crate::EventStreamExt), which
+//! settles what it filters out.
 //!
 //! ```
 //! use event_core::Event;
@@ -36,8 +37,8 @@ pub use compiled::CompiledFilter;
 pub use config::{FilterConfig, FilterRule};
 pub use error::ConfigError;
 pub use fields::{
-    EventTypes, InvolvedKinds, MessageMatches, MinCount, Namespaces, Reasons, event_types,
-    involved_kinds, message_matches, min_count, namespaces, reasons,
+    EventTypes, InvolvedKinds, MessageMatches, MinCount, Namespaces, ObjectNames, Reasons,
+    event_types, involved_kinds, message_matches, min_count, namespaces, object_names, reasons,
 };
 
 /// Decides whether an [`Event`] is kept.

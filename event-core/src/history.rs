@@ -53,7 +53,7 @@ mod time;
 pub use config::HistoryConfig;
 pub use dedupe::{DEFAULT_DEDUPE_HORIZON, DEFAULT_MAX_KEYS, DedupeWindow};
 pub use reorder::{DEFAULT_LATENESS, DEFAULT_REORDER_CAPACITY, ReorderWindow};
-pub use select::{ObjectNames, ObjectSelector, Selection, SelectorError, object_names};
+pub use select::{ObjectSelector, Selection, SelectorError};
 pub use source::{FromStream, HistorySource, from_stream};
 pub use stats::{HistoryStats, Progress};
 pub use stream::History;

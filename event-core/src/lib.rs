@@ -102,6 +102,7 @@
 )]
 
 pub mod checkpoint;
+pub mod clock;
 pub mod event;
 pub mod filter;
 pub mod health;
@@ -109,7 +110,6 @@ pub mod history;
 #[doc(hidden)]
 pub mod internals;
 mod keeper;
-pub mod leader;
 pub mod metrics;
 pub mod observed;
 pub mod pipeline;
@@ -124,7 +124,6 @@ mod tracked;
 pub use event::{Event, EventApi, NormalizeError, ObjectRef, OccurrenceKey};
 pub use filter::{CompiledFilter, ConfigError, FilterConfig, FilterRule, Predicate};
 pub use keeper::Keeper;
-pub use leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
 pub use observed::Observed;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineReport};
 pub use sink::{BatchLimits, BoxError, Rejection, Sink, SinkError};

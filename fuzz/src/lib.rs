@@ -174,12 +174,12 @@ pub fn history_record(data: &[u8]) {
     } else {
         std::fs::write(dir.join(name), content).expect("writable");
     }
-    let Ok(reader) = sink_file::FileArchiveReader::open(&dir, "events") else {
+    let Ok(mut archive) = sink_file::FileArchiveHistory::open(&dir, "events") else {
         return;
     };
     let mut printer = Printer::table(TableWriter::new(Layout::Wide));
     let mut out = Vec::new();
-    for event in reader.flatten() {
+    for event in archive.blocking_read().flatten() {
         printer.print(&mut out, &event).expect("a row prints");
         check_event(Some(event));
     }

@@ -19,7 +19,7 @@ pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 45;
 const MAX_TIMEOUT_SECS: u64 = 600;
 
 /// Settings of the [`CloudWatchSink`](crate::CloudWatchSink) (and of the client of the
-/// [`CloudWatchReader`](crate::CloudWatchReader)).
+/// [`CloudWatchHistory`](crate::CloudWatchHistory), through [`history_client`](crate::history_client)).
 ///
 /// | key | default | meaning |
 /// |---|---|---|

@@ -1,5 +1,5 @@
 //! An Event Keeper [`Sink`](event_core::Sink) that ships Kubernetes events to Amazon CloudWatch
-//! Logs, and a reader that streams them back.
+//! Logs, and [`CloudWatchHistory`], which reads them back for a history.
 //!
 //! Each event is one log event whose message is the [`Event`](event_core::Event) as JSON, the
 //! same record every sink stores; its CloudWatch timestamp is the event's `lastSeen`. Logs
@@ -118,7 +118,6 @@
 
 mod batch;
 mod client;
-mod clock;
 mod config;
 mod error;
 mod healthcheck;
@@ -132,15 +131,13 @@ mod stats;
 mod template;
 
 pub use client::client_from_config;
-pub use clock::Clock;
 pub use config::{
     CloudWatchSinkConfig, ConfigError, DEFAULT_LOG_GROUP, DEFAULT_LOG_STREAM,
     DEFAULT_SEND_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,
 };
 pub use limits::MAX_EVENT_BYTES;
 pub use reader::{
-    CloudWatchHistory, CloudWatchReader, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS,
-    ReadError, dedupe_by_key, history_client,
+    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, ReadError, history_client,
 };
 pub use record::Truncation;
 pub use sink::{CloudWatchSink, SINK_NAME};

@@ -88,38 +88,23 @@ pub(crate) async fn create_log_stream(
         .map_err(|e| classify(Operation::CreateLogStream, e))
 }
 
-/// Which streams a FilterLogEvents call reads.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Streams<'a> {
-    All,
-    Named(&'a str),
-    Prefix(&'a str),
-}
-
-/// One page of FilterLogEvents over `[start, end]` (ms, inclusive; `None` is unbounded).
+/// One page of FilterLogEvents of one stream over `[start, end]` (ms, inclusive; `None` is
+/// unbounded).
 pub(crate) async fn filter_page(
     client: &Client,
     group: &str,
-    streams: Streams<'_>,
+    stream: &str,
     range: (Option<i64>, Option<i64>),
-    pattern: Option<&str>,
-    limit: Option<i32>,
     next_token: Option<String>,
 ) -> Result<FilterLogEventsOutput, Failure> {
-    let mut call = client
+    client
         .filter_log_events()
         .log_group_name(group)
+        .log_stream_names(stream)
         .set_start_time(range.0)
         .set_end_time(range.1)
-        .set_filter_pattern(pattern.map(str::to_owned))
-        .set_limit(limit)
-        .set_next_token(next_token);
-    call = match streams {
-        Streams::All => call,
-        Streams::Named(name) => call.log_stream_names(name),
-        Streams::Prefix(prefix) => call.log_stream_name_prefix(prefix),
-    };
-    call.send()
+        .set_next_token(next_token)
+        .send()
         .await
         .map_err(|e| classify(Operation::FilterLogEvents, e))
 }

@@ -11,7 +11,6 @@ use event_core::{BatchLimits, Event, OccurrenceKey, Rejection, Sink, SinkError};
 
 use crate::batch::{self, PUT_LOG_EVENTS, PutRequest, Window};
 use crate::client::{client_from_config, retune};
-use crate::clock::Clock;
 use crate::config::{CloudWatchSinkConfig, ConfigError};
 use crate::error::FailureKind;
 use crate::limits::{EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
@@ -20,6 +19,7 @@ use crate::service;
 use crate::stats::CloudWatchSinkStats;
 use crate::template::NameTemplate;
 use destinations::Destinations;
+use event_core::clock::Clock;
 
 /// The name the sink reports in logs and metrics.
 pub const SINK_NAME: &str = "cloudwatch";

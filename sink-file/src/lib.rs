@@ -1,5 +1,5 @@
 //! An Event Keeper [`Sink`](event_core::Sink) that keeps events in a rolling JSON-lines archive,
-//! and a reader for it.
+//! and [`FileArchiveHistory`], which reads it back.
 //!
 //! Each line of a file is one [`Event`](event_core::Event) as JSON, the same record every sink
 //! stores; `grep`, `jq` and `zcat` work on the archive as it is.
@@ -57,8 +57,10 @@
 //! # Example
 //!
 //! ```no_run
+//! use event_core::history::HistorySource;
 //! use event_core::{Event, Sink};
-//! use sink_file::{FileArchiveReader, FileSink, FileSinkConfig, Rotation};
+//! use futures::StreamExt;
+//! use sink_file::{FileArchiveHistory, FileSink, FileSinkConfig, Rotation};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = FileSinkConfig::new("/var/lib/event-keeper/archive")
@@ -69,7 +71,8 @@
 //! sink.health_check().await?; // creates the directory and recovers from a crash
 //! sink.send(&[Event::new("7d3c6a2e", "1042")]).await?;
 //!
-//! for event in FileArchiveReader::from_config(&config)? {
+//! let mut events = FileArchiveHistory::from_config(&config)?.read();
+//! while let Some(event) = events.next().await {
 //!     println!("{}", event?.key());
 //! }
 //! # Ok(())
@@ -80,7 +83,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod clock;
 mod compress;
 mod config;
 mod fs;
@@ -94,13 +96,12 @@ mod stats;
 mod testutil;
 mod writer;
 
-pub use clock::Clock;
 pub use config::{
     ConfigError, DEFAULT_MAX_FILE_BYTES, DEFAULT_PREFIX, DEFAULT_WRITE_TIMEOUT, FileSinkConfig,
     MIN_MAX_FILE_BYTES,
 };
 pub use naming::{ArchiveName, COMPRESSED_EXTENSION, PLAIN_EXTENSION};
-pub use reader::{DEFAULT_WRITE_DELAY, FileArchiveHistory, FileArchiveReader, ReadError};
+pub use reader::{BlockingRead, DEFAULT_WRITE_DELAY, FileArchiveHistory, ReadError};
 pub use rotation::Rotation;
 pub use sink::{FileSink, RECENT_FILES_SEARCHED};
 pub use stats::FileSinkStats;

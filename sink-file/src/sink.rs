@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use event_core::{Event, OccurrenceKey, Sink, SinkError};
 
 use self::archive::Archive;
-use crate::clock::Clock;
 use crate::config::{ConfigError, FileSinkConfig};
 use crate::fs::{Fs, FsError};
-use crate::reader::FileArchiveReader;
+use crate::reader::FileArchiveHistory;
 use crate::stats::FileSinkStats;
+use event_core::clock::Clock;
 
 /// Appends events to a rolling JSON-lines archive, one object per line.
 ///
@@ -256,8 +256,8 @@ fn recently_stored(
     wanted: &HashSet<OccurrenceKey>,
     files: usize,
 ) -> Result<HashSet<OccurrenceKey>, SinkError> {
-    let reader = match FileArchiveReader::open(directory, prefix) {
-        Ok(reader) => reader.newest(files),
+    let mut archive = match FileArchiveHistory::open(directory, prefix) {
+        Ok(archive) => archive.newest(files),
         // Nothing was ever written: nothing is stored.
         Err(crate::ReadError::List { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
@@ -272,7 +272,7 @@ fn recently_stored(
         }
     };
     let mut found = HashSet::new();
-    for event in reader {
+    for event in archive.blocking_read() {
         match event {
             Ok(event) => {
                 let key = event.key();

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::Clock;
 use crate::fs::{FaultHook, Op};
+use event_core::clock::Clock;
 
 /// A clock that only moves when told to.
 #[derive(Clone)]

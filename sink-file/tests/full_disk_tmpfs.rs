@@ -10,7 +10,7 @@ use std::process::Command;
 
 use event_core::testing::sample_event;
 use event_core::{Event, Sink, SinkError};
-use sink_file::{FileArchiveReader, FileSink, FileSinkConfig, Rotation};
+use sink_file::{FileArchiveHistory, FileSink, FileSinkConfig, Rotation};
 
 /// A tmpfs mounted on a temporary directory, unmounted on drop.
 struct TinyTmpfs {
@@ -92,8 +92,9 @@ fn fill(path: &PathBuf) {
 }
 
 fn stored(archive: &Path) -> Vec<String> {
-    FileArchiveReader::open(archive, "events")
+    FileArchiveHistory::open(archive, "events")
         .unwrap()
+        .blocking_read()
         .map(|e| e.unwrap().uid)
         .collect()
 }

@@ -557,7 +557,7 @@ async fn a_sink_whose_clock_is_behind_gets_old_events_refused_by_index() {
     let behind = Timestamp::now() - SignedDuration::from_hours(24 * 20);
     let mut sink = env
         .sink(group)
-        .with_clock(sink_cloudwatch::Clock::from_fn(move || behind));
+        .with_clock(event_core::clock::Clock::from_fn(move || behind));
     let stats = sink.stats();
     // In the sink's window, so sent unclamped; 20 days old for the service.
     let batch = events("skewed", 3, "payments", behind);

@@ -7,12 +7,12 @@ use std::time::Duration;
 use event_core::checkpoint::{
     Checkpoint, CheckpointError, CheckpointStore, ConfigMapCheckpointStore, SeenEvent,
 };
-use event_core::leader::{LeaderElectionConfig, LeaderElector, Leadership};
 use event_core::metrics::Metrics;
 use event_core::testing::MemorySink;
 use event_core::{
     EventStreamConfig, Keeper, OccurrenceKey, PipelineConfig, PipelineError, PipelineReport,
 };
+use event_leader::{LeaderElectionConfig, LeaderElector, Leadership};
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::{assert_exactly_once, init_tracing, key, wait_until, within};
 use tokio::task::JoinHandle;

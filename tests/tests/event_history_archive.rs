@@ -16,10 +16,11 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use event_core::clock::Clock;
 use event_core::history::{Selection, TimeRange};
 use event_core::{Event, FilterConfig, FilterRule, Sink};
 use history::{files, golden, golden_bytes, print, range, write_archive};
-use sink_file::{Clock, FileArchiveHistory, FileArchiveReader, FileSink};
+use sink_file::{FileArchiveHistory, FileSink};
 use sink_stdout::{Layout, Printer, TableWriter};
 
 async fn archive() -> tempfile::TempDir {
@@ -65,8 +66,9 @@ async fn the_archive_spans_rotated_and_gzipped_files_and_holds_duplicates() {
             .any(|n| n.starts_with("events-2026-11-24T10-00-00Z.0002")),
         "an hour rotated by size too: {names:?}"
     );
-    let stored: Vec<Event> = FileArchiveReader::open(dir.path(), "events")
+    let stored: Vec<Event> = FileArchiveHistory::open(dir.path(), "events")
         .unwrap()
+        .blocking_read()
         .map(Result::unwrap)
         .collect();
     let written: usize = incident::batches(incident::day())

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use event_core::leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
+use event_leader::{LeaderElectionConfig, LeaderElector, LeaderError, Leadership};
 use testkit::{SimCluster, SimConfig};
 use tests::{init_tracing, wait_until, within};
 use tokio::task::JoinHandle;

@@ -154,6 +154,42 @@ impl Predicate for InvolvedKinds {
     }
 }
 
+/// Keeps events whose object ([`Event::regarding`]) has a name in a set; built by
+/// [`object_names`].
+#[derive(Clone, Debug)]
+#[must_use = "a predicate does nothing until it is matched or applied to a stream"]
+pub struct ObjectNames {
+    names: HashSet<String>,
+}
+
+/// Keeps events whose object ([`Event::regarding`]) has one of the given names (exact match:
+/// object names are case-sensitive). Pair it with [`involved_kinds`] for one object.
+///
+/// ```
+/// use event_core::filter::{Predicate, object_names};
+/// use event_core::{Event, ObjectRef};
+///
+/// let mut event = Event::new("u1", "1");
+/// event.regarding = ObjectRef::new("Pod", "api-7d9f");
+/// assert!(object_names(["api-7d9f"]).matches(&event));
+/// assert!(!object_names(["api"]).matches(&event));
+/// ```
+pub fn object_names<I>(names: I) -> ObjectNames
+where
+    I: IntoIterator,
+    I::Item: Into<String>,
+{
+    ObjectNames {
+        names: names.into_iter().map(Into::into).collect(),
+    }
+}
+
+impl Predicate for ObjectNames {
+    fn matches(&self, event: &Event) -> bool {
+        self.names.contains(&event.regarding.name)
+    }
+}
+
 /// Keeps events whose message matches a regex; built by [`message_matches`].
 #[derive(Clone, Debug)]
 #[must_use = "a predicate does nothing until it is matched or applied to a stream"]

@@ -5,8 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::Event;
-use crate::filter::{ConfigError, FilterConfig, FilterRule, Predicate, involved_kinds};
+use crate::filter::{
+    ConfigError, FilterConfig, FilterRule, Predicate, involved_kinds, object_names,
+};
 
 /// Kubernetes' short names and plurals of the kinds that events are usually about, and the
 /// kind each one means (lower-case).
@@ -118,41 +119,6 @@ impl FromStr for ObjectSelector {
 impl fmt::Display for ObjectSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.kind, self.name)
-    }
-}
-
-/// Keeps events about an object with one of the given names; built by [`object_names`].
-#[derive(Clone, Debug)]
-#[must_use = "a predicate does nothing until it is matched or applied to a stream"]
-pub struct ObjectNames {
-    names: Vec<String>,
-}
-
-/// Keeps events whose object ([`Event::regarding`]) has one of the given names (exact match).
-///
-/// ```
-/// use event_core::{Event, ObjectRef};
-/// use event_core::filter::Predicate;
-/// use event_core::history::object_names;
-///
-/// let mut event = Event::new("u1", "1");
-/// event.regarding = ObjectRef::new("Pod", "api-7d9f");
-/// assert!(object_names(["api-7d9f"]).matches(&event));
-/// assert!(!object_names(["api"]).matches(&event));
-/// ```
-pub fn object_names<I>(names: I) -> ObjectNames
-where
-    I: IntoIterator,
-    I::Item: Into<String>,
-{
-    ObjectNames {
-        names: names.into_iter().map(Into::into).collect(),
-    }
-}
-
-impl Predicate for ObjectNames {
-    fn matches(&self, event: &Event) -> bool {
-        self.names.contains(&event.regarding.name)
     }
 }
 
@@ -295,7 +261,7 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ObjectRef;
+    use crate::{Event, ObjectRef};
 
     fn event(namespace: &str, kind: &str, name: &str, reason: &str) -> Event {
         let mut event = Event::new("u1", "1");

@@ -7,9 +7,8 @@ use event_core::checkpoint::CheckpointError;
 use event_core::health::{self, Health, HealthError, HealthState};
 use event_core::metrics::Metrics;
 use event_core::pipeline::shutdown_on_signals;
-use event_core::{
-    BoxError, LeaderElectionConfig, LeaderElector, LeaderError, PipelineError, WatchError,
-};
+use event_core::{BoxError, PipelineError, WatchError};
+use event_leader::{LeaderElectionConfig, LeaderElector, LeaderError};
 use tokio_util::sync::CancellationToken;
 
 use super::settings::Settings;

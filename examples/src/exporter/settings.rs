@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use event_core::{EventStreamConfig, FilterConfig, LeaderElectionConfig, PipelineConfig};
+use event_core::{EventStreamConfig, FilterConfig, PipelineConfig};
+use event_leader::LeaderElectionConfig;
 use serde::Deserialize;
 use sink_cloudwatch::CloudWatchSinkConfig;
 use sink_file::FileSinkConfig;

@@ -23,7 +23,7 @@ pub const DEFAULT_CHECKPOINT_PATH: &str = "/var/lib/event-keeper/checkpoint.json
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 /// The default `pipeline.shutdown_timeout_secs`, counted from SIGTERM: this drain (10 s), then
 /// the final checkpoint save (at most `PipelineConfig::checkpoint_timeout`, 5 s) and the Lease
-/// release (at most `event_core::leader::RELEASE_TIMEOUT`, 5 s) take at most 20 s, within the
+/// release (at most `event_leader::RELEASE_TIMEOUT`, 5 s) take at most 20 s, within the
 /// pods' 30 s terminationGracePeriodSeconds with 10 s to spare.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A PutLogEvents request holds at most 10,000 events: a larger batch only waits longer.

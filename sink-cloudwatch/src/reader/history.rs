@@ -16,9 +16,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::ReadError;
 use crate::client::client_from_config;
-use crate::clock::Clock;
 use crate::config::{CloudWatchSinkConfig, ConfigError};
 use crate::error::{Failure, Operation, classify};
+use event_core::clock::Clock;
 
 /// How far back a poll reaches before the newest event already read, by default, for events
 /// that became searchable late: a batch retried with backoff, CloudWatch's ingestion delay.

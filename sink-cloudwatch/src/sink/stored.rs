@@ -18,7 +18,7 @@ use super::{CloudWatchSink, SINK_NAME, Settled};
 use crate::batch::Window;
 use crate::error::FailureKind;
 use crate::limits::MAX_EVENT_AGE;
-use crate::service::{self, Streams};
+use crate::service;
 
 /// Pages read per stream at most; past it the rest of the candidates count as not stored.
 const MAX_PAGES: usize = 1000;
@@ -112,16 +112,7 @@ async fn scan(
     let mut token = None;
     for _ in 0..MAX_PAGES {
         sink.stats.add_lookups(1);
-        let page = service::filter_page(
-            &sink.client,
-            group,
-            Streams::Named(stream),
-            range,
-            None,
-            None,
-            token,
-        )
-        .await?;
+        let page = service::filter_page(&sink.client, group, stream, range, token).await?;
         for stored in page.events() {
             let Some(message) = stored.message() else {
                 continue;

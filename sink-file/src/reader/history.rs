@@ -112,9 +112,38 @@ impl FileArchiveHistory {
         self
     }
 
+    /// Reads only the newest `files` files (at least one) of those in range, for a look at
+    /// what was written last; call before the first read.
+    pub fn newest(self, files: usize) -> Self {
+        self.lock().newest(files.max(1));
+        self
+    }
+
     /// Torn lines skipped so far (a write cut short in a file that is no longer written).
     pub fn torn_lines_skipped(&self) -> u64 {
         self.lock().torn_lines()
+    }
+
+    /// One read on the calling thread, blocking: an [`Iterator`] over what the archive holds
+    /// now, for code outside an async runtime or on a blocking thread. The same read as
+    /// [`HistorySource::read`], which continues after it: a later read of either kind yields
+    /// only what was written since.
+    ///
+    /// ```no_run
+    /// use sink_file::FileArchiveHistory;
+    ///
+    /// let mut archive = FileArchiveHistory::open("/var/lib/event-keeper/archive", "events")?;
+    /// for event in archive.blocking_read() {
+    ///     let event = event?;
+    ///     println!("{} {} {}", event.last_seen, event.reason, event.message);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn blocking_read(&mut self) -> BlockingRead {
+        BlockingRead {
+            tail: Arc::clone(&self.tail),
+            started: false,
+        }
     }
 
     fn apply(&self) {
@@ -137,7 +166,8 @@ impl FileArchiveHistory {
     }
 }
 
-/// Reads the queued files into `emit` until they are read or `emit` says stop.
+/// Reads the queued files into `emit` until they are read or `emit` says stop, holding the
+/// position throughout: a read abandoned by its consumer stops before the next one starts.
 fn read_all(tail: &Mutex<Tail>, mut emit: impl FnMut(Result<Event, ReadError>) -> bool) {
     let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
     if let Err(error) = tail.start() {
@@ -151,25 +181,42 @@ fn read_all(tail: &Mutex<Tail>, mut emit: impl FnMut(Result<Event, ReadError>) -
     }
 }
 
+/// One read of a [`FileArchiveHistory`] on the calling thread, from
+/// [`blocking_read`](FileArchiveHistory::blocking_read).
+///
+/// It lists the directory when first polled, then reads the files one line at a time. A line
+/// that is not an event yields [`ReadError::Parse`] and reading goes on; a file that cannot be
+/// read yields [`ReadError::Io`] and reading goes on with the next file.
+#[derive(Debug)]
+#[must_use = "an iterator does nothing until iterated"]
+pub struct BlockingRead {
+    tail: Arc<Mutex<Tail>>,
+    started: bool,
+}
+
+impl Iterator for BlockingRead {
+    type Item = Result<Event, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.started {
+            self.started = true;
+            if let Err(error) = tail.start() {
+                return Some(Err(error));
+            }
+        }
+        tail.next_event()
+    }
+}
+
 impl HistorySource for FileArchiveHistory {
     type Error = ReadError;
 
     fn read(&mut self) -> BoxStream<'static, Result<Event, ReadError>> {
-        let tail = Arc::clone(&self.tail);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            let mut started = false;
-            return stream::iter(std::iter::from_fn(move || {
-                let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
-                if !started {
-                    started = true;
-                    if let Err(error) = tail.start() {
-                        return Some(Err(error));
-                    }
-                }
-                tail.next_event()
-            }))
-            .boxed();
+            return stream::iter(self.blocking_read()).boxed();
         };
+        let tail = Arc::clone(&self.tail);
         let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
         runtime.spawn_blocking(move || read_all(&tail, |item| tx.blocking_send(item).is_ok()));
         stream::unfold(rx, |mut rx| async move {

@@ -29,7 +29,7 @@ struct Position {
 /// last read stopped (or, the first time, the files that may hold the range); then
 /// [`next_event`](Self::next_event) reads them. In the newest file, a last line without its
 /// `\n` is a write in progress: it is left for the next read. In an older file it is a torn
-/// line and is skipped (counted), as [`FileArchiveReader`](super::FileArchiveReader) does.
+/// line and is skipped (counted).
 /// A file compressed since it was read is reopened compressed and its lines already read are
 /// skipped.
 #[derive(Debug)]
@@ -40,6 +40,8 @@ pub(crate) struct Tail {
     after: Option<Timestamp>,
     /// Files started after this are not read.
     before: Option<Timestamp>,
+    /// Only this many of the newest files in range are read.
+    newest: Option<usize>,
     at: Option<Position>,
     queue: Vec<ArchiveName>,
     next_file: usize,
@@ -54,6 +56,7 @@ impl Tail {
             prefix,
             after: None,
             before: None,
+            newest: None,
             at: None,
             queue: Vec::new(),
             next_file: 0,
@@ -70,6 +73,11 @@ impl Tail {
     /// Reads only files started at or before `time`.
     pub(crate) fn before(&mut self, time: Timestamp) {
         self.before = Some(time);
+    }
+
+    /// Reads only the newest `count` files of those in range.
+    pub(crate) fn newest(&mut self, count: usize) {
+        self.newest = Some(count);
     }
 
     pub(crate) fn torn_lines(&self) -> u64 {
@@ -111,6 +119,10 @@ impl Tail {
             .map(|(name, _)| name.clone())
             .filter(|name| resume.as_ref().is_none_or(|at| name.to_plain() >= *at))
             .collect();
+        if let Some(newest) = self.newest {
+            let older = self.queue.len().saturating_sub(newest);
+            self.queue.drain(..older);
+        }
         Ok(())
     }
 

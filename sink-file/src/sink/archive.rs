@@ -8,7 +8,6 @@ use std::path::Path;
 
 use tracing::{info, warn};
 
-use crate::clock::Clock;
 use crate::compress::compress;
 use crate::config::FileSinkConfig;
 use crate::fs::{Fs, FsError};
@@ -16,6 +15,7 @@ use crate::naming::{ArchiveName, Listing};
 use crate::rotation::RotateReason;
 use crate::stats::FileSinkStats;
 use crate::writer::{ActiveFile, repair_tail};
+use event_core::clock::Clock;
 
 /// The blocking state of the sink: the file being written and what is due in the directory.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use super::*;
 use crate::fs::Op;
 use crate::testutil::{Faults, ManualClock};
-use crate::{FileArchiveReader, FsyncPolicy, Rotation};
+use crate::{FileArchiveHistory, FsyncPolicy, Rotation};
 
 struct Harness {
     dir: tempfile::TempDir,
@@ -53,8 +53,9 @@ impl Harness {
 
     /// The uids of every event read back from the archive, in order.
     fn stored(&self) -> Vec<String> {
-        FileArchiveReader::open(self.archive(), "events")
+        FileArchiveHistory::open(self.archive(), "events")
             .unwrap()
+            .blocking_read()
             .map(|e| e.unwrap().uid)
             .collect()
     }
@@ -86,8 +87,8 @@ async fn conforms_to_the_sink_contract_and_reads_back_exactly_once() {
     check_sink(&mut sink, || {
         let dir = dir.clone();
         async move {
-            let reader = FileArchiveReader::open(&dir, "events").ok()?;
-            reader.collect::<Result<Vec<_>, _>>().ok()
+            let mut archive = FileArchiveHistory::open(&dir, "events").ok()?;
+            archive.blocking_read().collect::<Result<Vec<_>, _>>().ok()
         }
     })
     .await

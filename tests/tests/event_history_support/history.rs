@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use event_core::Sink;
+use event_core::clock::Clock;
 use event_core::history::{History, HistoryConfig, HistorySource, Selection, TimeRange};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use sink_file::{Clock, FileSink, FileSinkConfig, Rotation};
+use sink_file::{FileSink, FileSinkConfig, Rotation};
 use sink_stdout::Printer;
 
 use super::incident::Batch;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use event_core::LeaderElectionConfig;
+use event_leader::LeaderElectionConfig;
 
 use super::{
     DEFAULT_CHECKPOINT_NAME, DEFAULT_CHECKPOINT_PATH, DEFAULT_LEASE_NAME, Origins, object_name,

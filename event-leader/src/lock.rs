@@ -11,11 +11,11 @@ use kube::Api;
 use kube::api::PostParams;
 use tokio::time::Instant;
 
-use super::record::{Observer, Record, Verdict, claim, first_claim, judge, released};
+use crate::record::{Observer, Record, Verdict, claim, first_claim, judge, released};
 
 /// What one try found and did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Attempt {
+pub(crate) enum Attempt {
     /// We hold the Lease now; the verdict says what it was before our write (`Ours` for a
     /// renewal, `Free` or `Expired` for an acquisition).
     Holding(Verdict),
@@ -34,7 +34,7 @@ pub(super) enum Attempt {
 
 /// A failed request: the verb (for the RBAC message) and kube's error.
 #[derive(Debug)]
-pub(super) struct LockError {
+pub(crate) struct LockError {
     pub verb: &'static str,
     pub source: kube::Error,
 }
@@ -42,7 +42,7 @@ pub(super) struct LockError {
 /// The lock the elector and the renewal loop drive; a trait so that their timing can be tested
 /// with paused time and scripted answers.
 #[async_trait]
-pub(super) trait Lock: Send {
+pub(crate) trait Lock: Send {
     /// Acquires the Lease if it is free or expired, renews it if it is ours. `leading` says
     /// whether we hold it as far as we know: then any other holder means we lost it.
     async fn try_acquire_or_renew(&mut self, leading: bool) -> Result<Attempt, LockError>;
@@ -52,7 +52,7 @@ pub(super) trait Lock: Send {
 }
 
 /// A [`Lock`] on a real Lease.
-pub(super) struct LeaseLock {
+pub(crate) struct LeaseLock {
     api: Api<Lease>,
     name: String,
     identity: String,
@@ -63,7 +63,7 @@ pub(super) struct LeaseLock {
 }
 
 impl LeaseLock {
-    pub(super) fn new(
+    pub(crate) fn new(
         api: Api<Lease>,
         name: String,
         identity: String,
@@ -241,7 +241,7 @@ fn is_conflict(error: &kube::Error) -> bool {
 
 /// A [`Lock`] that answers from a script, for tests of the loops' timing.
 #[cfg(test)]
-pub(super) mod scripted {
+pub(crate) mod scripted {
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
 
@@ -249,7 +249,7 @@ pub(super) mod scripted {
 
     /// One scripted answer.
     #[derive(Clone, Debug)]
-    pub(in crate::leader) enum Step {
+    pub(crate) enum Step {
         Answer(Attempt),
         /// A 503 from the API server.
         Fail,
@@ -273,7 +273,7 @@ pub(super) mod scripted {
 
     /// Answers the queued steps in order, then `otherwise` forever. Clones share the script.
     #[derive(Clone, Debug)]
-    pub(in crate::leader) struct Script(Arc<Mutex<Inner>>);
+    pub(crate) struct Script(Arc<Mutex<Inner>>);
 
     impl Default for Script {
         fn default() -> Self {
@@ -288,38 +288,38 @@ pub(super) mod scripted {
         }
     }
 
-    pub(in crate::leader) fn api_error(code: u16, reason: &str) -> kube::Error {
+    pub(crate) fn api_error(code: u16, reason: &str) -> kube::Error {
         kube::Error::Api(Box::new(
             kube::error::Status::failure(reason, reason).with_code(code),
         ))
     }
 
     impl Script {
-        pub(in crate::leader) fn then(self, step: Step) -> Self {
+        pub(crate) fn then(self, step: Step) -> Self {
             self.0.lock().unwrap().queue.push_back(step);
             self
         }
 
-        pub(in crate::leader) fn otherwise(self, step: Step) -> Self {
+        pub(crate) fn otherwise(self, step: Step) -> Self {
             self.0.lock().unwrap().otherwise = step;
             self
         }
 
-        pub(in crate::leader) fn release_fails_forbidden(self) -> Self {
+        pub(crate) fn release_fails_forbidden(self) -> Self {
             self.0.lock().unwrap().release_forbidden = true;
             self
         }
 
-        pub(in crate::leader) fn release_hangs(self) -> Self {
+        pub(crate) fn release_hangs(self) -> Self {
             self.0.lock().unwrap().release_hangs = true;
             self
         }
 
-        pub(in crate::leader) fn tries(&self) -> usize {
+        pub(crate) fn tries(&self) -> usize {
             self.0.lock().unwrap().tries
         }
 
-        pub(in crate::leader) fn releases(&self) -> usize {
+        pub(crate) fn releases(&self) -> usize {
             self.0.lock().unwrap().releases
         }
     }

@@ -8,9 +8,9 @@ use tokio::time::{Instant, sleep, sleep_until, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::LeaderError;
-use super::error::is_forbidden;
-use super::lock::{Attempt, Lock};
+use crate::LeaderError;
+use crate::error::is_forbidden;
+use crate::lock::{Attempt, Lock};
 
 /// The longest a release may take: it runs in the pod's termination grace period, after the
 /// pipeline's drain and final checkpoint save. One update of the Lease normally takes
@@ -19,7 +19,7 @@ pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The election's timings, validated.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Timing {
+pub(crate) struct Timing {
     pub lease_duration: Duration,
     pub renew_deadline: Duration,
     pub retry_period: Duration,
@@ -27,14 +27,14 @@ pub(super) struct Timing {
 
 /// Which Lease, and who we are: for logs and errors.
 #[derive(Clone, Debug)]
-pub(super) struct Names {
+pub(crate) struct Names {
     pub namespace: String,
     pub name: String,
     pub identity: String,
 }
 
 impl Names {
-    pub(super) fn lease(&self) -> String {
+    pub(crate) fn lease(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
 }
@@ -54,13 +54,13 @@ impl Signals {
     }
 }
 
-/// The leadership of a Lease, won by [`LeaderElector::acquire`](super::LeaderElector::acquire).
+/// The leadership of a Lease, won by [`LeaderElector::acquire`](crate::LeaderElector::acquire).
 ///
 /// A background task renews the Lease every `retry_period`. When no renewal succeeds within
 /// `renew_deadline` of the last one, or another holder shows up, the leadership is lost:
 /// [`lost`](Self::lost) is cancelled and [`is_leader`](Self::is_leader) turns false. Stop
 /// exporting then, at once: another candidate may take over `lease_duration` after the last
-/// renewal (see the [module docs](super) for why that is later).
+/// renewal (see the [crate docs](crate) for why that is later).
 ///
 /// On graceful shutdown, stop the pipeline (its final checkpoint saved), then call
 /// [`release`](Self::release) so that the standby takes over at once. Dropping a `Leadership`
@@ -84,7 +84,7 @@ impl std::fmt::Debug for Leadership {
 
 impl Leadership {
     /// Starts renewing a Lease acquired by a write sent at `acquired_at`.
-    pub(super) fn start(
+    pub(crate) fn start(
         lock: Box<dyn Lock>,
         names: Names,
         timing: Timing,
@@ -269,8 +269,8 @@ async fn renew(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::leader::lock::scripted::{Script, Step};
-    use crate::leader::record::Verdict;
+    use crate::lock::scripted::{Script, Step};
+    use crate::record::Verdict;
 
     const TIMING: Timing = Timing {
         lease_duration: Duration::from_secs(15),

@@ -7,12 +7,12 @@ use kube::Api;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::config::default_identity;
-use super::error::is_forbidden;
-use super::leadership::{Names, Timing};
-use super::lock::{Attempt, LeaseLock, Lock};
-use super::record::Verdict;
-use super::{LeaderElectionConfig, LeaderError, Leadership};
+use crate::config::default_identity;
+use crate::error::is_forbidden;
+use crate::leadership::{Names, Timing};
+use crate::lock::{Attempt, LeaseLock, Lock};
+use crate::record::Verdict;
+use crate::{LeaderElectionConfig, LeaderError, Leadership};
 
 /// client-go's `JitterFactor`: a candidate waits between 1 and 2.2 retry periods between polls,
 /// so that candidates that started together do not poll together.
@@ -21,8 +21,8 @@ const JITTER_FACTOR: f64 = 1.2;
 /// A candidate for the leadership of one Lease.
 ///
 /// ```no_run
-/// # async fn demo(client: kube::Client) -> Result<(), event_core::leader::LeaderError> {
-/// use event_core::leader::{LeaderElectionConfig, LeaderElector};
+/// # async fn demo(client: kube::Client) -> Result<(), event_leader::LeaderError> {
+/// use event_leader::{LeaderElectionConfig, LeaderElector};
 /// use tokio_util::sync::CancellationToken;
 ///
 /// let config = LeaderElectionConfig::new("event-keeper").namespace("event-keeper");
@@ -118,7 +118,7 @@ impl LeaderElector {
 }
 
 /// The candidate loop, over any [`Lock`].
-pub(super) async fn acquire_with(
+pub(crate) async fn acquire_with(
     mut lock: Box<dyn Lock>,
     names: Names,
     timing: Timing,
@@ -191,7 +191,7 @@ fn jittered(period: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::leader::lock::scripted::{Script, Step};
+    use crate::lock::scripted::{Script, Step};
 
     const TIMING: Timing = Timing {
         lease_duration: Duration::from_secs(15),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::LeaderError;
+use crate::LeaderError;
 
 /// client-go's default `LeaseDuration`.
 const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(15);
@@ -13,7 +13,7 @@ const DEFAULT_RENEW_DEADLINE: Duration = Duration::from_secs(10);
 /// client-go's default `RetryPeriod`.
 const DEFAULT_RETRY_PERIOD: Duration = Duration::from_secs(2);
 
-/// Settings of a [`LeaderElector`](super::LeaderElector).
+/// Settings of a [`LeaderElector`](crate::LeaderElector).
 ///
 /// | field | config key | default |
 /// | --- | --- | --- |
@@ -31,7 +31,7 @@ const DEFAULT_RETRY_PERIOD: Duration = Duration::from_secs(2);
 /// ```
 /// use std::time::Duration;
 ///
-/// use event_core::leader::LeaderElectionConfig;
+/// use event_leader::LeaderElectionConfig;
 ///
 /// let config: LeaderElectionConfig =
 ///     serde_json::from_str(r#"{"lease_name": "event-keeper", "lease_duration_secs": 20}"#)?;
@@ -213,7 +213,7 @@ impl TryFrom<RawConfig> for LeaderElectionConfig {
 
 /// This candidate's identity when the config names none: `POD_NAME` (set it from the downward
 /// API, `metadata.name`), else the hostname (a pod's hostname is its name).
-pub(super) fn default_identity(
+pub(crate) fn default_identity(
     env: impl Fn(&str) -> Option<String>,
     read: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {

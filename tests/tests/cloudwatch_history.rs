@@ -1,16 +1,19 @@
-//! The CloudWatch reader against moto: events shipped by the sink stream back, filtered,
-//! paginated and deduplicated; a missing log group is a typed error.
+//! The CloudWatch history source against moto: events shipped by the sink read back whole and
+//! page by page, narrowed by a selection's filter pattern and by a time range; a record that is
+//! not an event is reported and reading goes on. (Repeats and a missing log group are covered,
+//! through the history, by `event_history_cloudwatch`.)
 
 #[path = "cloudwatch_support/harness.rs"]
 mod harness;
 
 use std::collections::HashSet;
 
+use event_core::history::{History, HistoryConfig, HistorySource, Selection, TimeRange};
 use event_core::testing::sample_event;
 use event_core::{Event, Sink};
 use futures::{StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
-use sink_cloudwatch::{CloudWatchReader, ReadError, dedupe_by_key};
+use sink_cloudwatch::{CloudWatchHistory, ReadError};
 
 /// 40 events: namespaces payments/billing alternating, every third a Normal, a minute apart
 /// from two hours ago.
@@ -36,8 +39,19 @@ async fn shipped(env: &harness::Env, group: &str) -> Vec<Event> {
     events
 }
 
-async fn read(reader: CloudWatchReader) -> Vec<Event> {
-    reader.into_stream().try_collect().await.unwrap()
+/// One read of `source`, as stored: no selection applied, nothing dropped.
+async fn read(mut source: CloudWatchHistory) -> Vec<Event> {
+    source.read().try_collect().await.unwrap()
+}
+
+/// What a history of `source` yields when `selection` is applied.
+async fn selected(source: CloudWatchHistory, selection: &Selection) -> Vec<Event> {
+    let source = source.select(selection);
+    let keep = selection.compile().unwrap();
+    History::new(source, keep, HistoryConfig::default())
+        .try_collect()
+        .await
+        .unwrap()
 }
 
 fn uids(events: &[Event]) -> HashSet<String> {
@@ -45,14 +59,15 @@ fn uids(events: &[Event]) -> HashSet<String> {
 }
 
 #[tokio::test]
-async fn every_shipped_event_streams_back_page_by_page() {
+async fn every_shipped_event_reads_back_page_by_page() {
     let env = harness::env().await;
-    let group = "/ek-test/reader-all";
+    let group = "/ek-test/history-source-all";
     let sent = shipped(&env, group).await;
-    let back = read(CloudWatchReader::new(env.via_proxy.clone(), group).page_size(7)).await;
+    let before = env.proxy.stats().calls("FilterLogEvents");
+    let back = read(CloudWatchHistory::new(env.via_proxy.clone(), group).page_size(7)).await;
     assert_eq!(back.len(), sent.len());
     assert!(
-        env.proxy.stats().calls("FilterLogEvents") >= 6,
+        env.proxy.stats().calls("FilterLogEvents") - before >= 6,
         "40 events in pages of 7"
     );
     assert_eq!(uids(&back), uids(&sent));
@@ -61,23 +76,28 @@ async fn every_shipped_event_streams_back_page_by_page() {
 }
 
 #[tokio::test]
-async fn equality_filters_and_a_stream_prefix_select_events() {
+async fn a_selection_selects_events() {
     let env = harness::env().await;
-    let group = "/ek-test/reader-filters";
+    let group = "/ek-test/history-source-select";
     let sent = shipped(&env, group).await;
-    let reader = CloudWatchReader::new(env.moto.clone(), group)
-        .namespace("payments")
-        .event_type("Warning");
-    let back = read(reader).await;
+    let selection = Selection::default()
+        .namespaces(["payments"])
+        .types(["Warning"]);
     let expected: Vec<Event> = sent
         .iter()
         .filter(|e| e.namespace.as_deref() == Some("payments") && e.is_warning())
         .cloned()
         .collect();
     assert!(!expected.is_empty());
-    assert_eq!(uids(&back), uids(&expected));
 
-    let billing = read(CloudWatchReader::new(env.moto.clone(), group).stream_prefix("bill")).await;
+    let history = selected(CloudWatchHistory::new(env.moto.clone(), group), &selection).await;
+    assert_eq!(uids(&history), uids(&expected));
+
+    let billing = selected(
+        CloudWatchHistory::new(env.moto.clone(), group),
+        &Selection::default().namespaces(["billing"]),
+    )
+    .await;
     assert_eq!(billing.len(), 20);
     assert!(
         billing
@@ -85,7 +105,11 @@ async fn equality_filters_and_a_stream_prefix_select_events() {
             .all(|e| e.namespace.as_deref() == Some("billing"))
     );
 
-    let pulled = read(CloudWatchReader::new(env.moto.clone(), group).reason("Pulled")).await;
+    let pulled = selected(
+        CloudWatchHistory::new(env.moto.clone(), group),
+        &Selection::default().reasons(["Pulled"]),
+    )
+    .await;
     assert_eq!(
         pulled.len(),
         sent.iter().filter(|e| e.reason == "Pulled").count()
@@ -95,63 +119,17 @@ async fn equality_filters_and_a_stream_prefix_select_events() {
 #[tokio::test]
 async fn a_time_range_selects_events_by_their_timestamp() {
     let env = harness::env().await;
-    let group = "/ek-test/reader-range";
+    let group = "/ek-test/history-source-range";
     let sent = shipped(&env, group).await;
-    let since = sent[10].last_seen;
-    let until = sent[19].last_seen;
-    let back = read(
-        CloudWatchReader::new(env.moto.clone(), group)
-            .since(since)
-            .until(until),
-    )
-    .await;
+    let range = TimeRange::new(Some(sent[10].last_seen), Some(sent[19].last_seen)).unwrap();
+    let back = read(CloudWatchHistory::new(env.moto.clone(), group).range(range)).await;
     assert_eq!(uids(&back), uids(&sent[10..20]));
-}
-
-#[tokio::test]
-async fn repeated_occurrences_are_dropped_by_the_dedupe_helper() {
-    let env = harness::env().await;
-    let group = "/ek-test/reader-dedupe";
-    let sent = shipped(&env, group).await;
-    // A resend after an uncertain timeout stores some occurrences twice; a new version of an
-    // event is a new occurrence and is kept.
-    let mut sink = env.sink(group);
-    sink.send(&sent[..5]).await.unwrap();
-    let mut updated = sent[0].clone();
-    updated.resource_version = "999".into();
-    sink.send(std::slice::from_ref(&updated)).await.unwrap();
-
-    let raw = read(CloudWatchReader::new(env.moto.clone(), group)).await;
-    assert_eq!(raw.len(), 46);
-    let unique: Vec<Event> =
-        dedupe_by_key(CloudWatchReader::new(env.moto.clone(), group).into_stream())
-            .try_collect()
-            .await
-            .unwrap();
-    assert_eq!(unique.len(), 41);
-    let keys: HashSet<_> = unique.iter().map(Event::key).collect();
-    assert_eq!(keys.len(), 41);
-    assert!(keys.contains(&updated.key()));
-}
-
-#[tokio::test]
-async fn a_missing_log_group_is_a_typed_error() {
-    let env = harness::env().await;
-    let items: Vec<_> = CloudWatchReader::new(env.moto.clone(), "/ek-test/no-such-group")
-        .into_stream()
-        .collect()
-        .await;
-    assert_eq!(items.len(), 1);
-    match items.into_iter().next().unwrap() {
-        Err(ReadError::GroupNotFound { group }) => assert_eq!(group, "/ek-test/no-such-group"),
-        other => panic!("expected GroupNotFound, got {other:?}"),
-    }
 }
 
 #[tokio::test]
 async fn a_record_that_is_not_an_event_is_reported_and_reading_goes_on() {
     let env = harness::env().await;
-    let group = "/ek-test/reader-foreign";
+    let group = "/ek-test/history-source-foreign";
     testkit::cloudwatch::ensure_stream(&env.moto, group, "other")
         .await
         .unwrap();
@@ -171,8 +149,8 @@ async fn a_record_that_is_not_an_event_is_reported_and_reading_goes_on() {
         .await
         .unwrap();
     let sent = shipped(&env, group).await;
-    let items: Vec<_> = CloudWatchReader::new(env.moto.clone(), group)
-        .into_stream()
+    let items: Vec<_> = CloudWatchHistory::new(env.moto.clone(), group)
+        .read()
         .collect()
         .await;
     let errors: Vec<_> = items.iter().filter_map(|i| i.as_ref().err()).collect();

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 /// The election record a Lease's spec holds (client-go's `LeaderElectionRecord`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Record {
+pub(crate) struct Record {
     /// `holderIdentity`; `None` when empty (released or never held).
     pub holder: Option<String>,
     /// `leaseDurationSeconds`, when set and positive.
@@ -25,7 +25,7 @@ pub(super) struct Record {
 
 impl Record {
     /// The record in a Lease's spec.
-    pub(super) fn from_spec(spec: Option<&LeaseSpec>) -> Record {
+    pub(crate) fn from_spec(spec: Option<&LeaseSpec>) -> Record {
         let Some(spec) = spec else {
             return Record::default();
         };
@@ -42,7 +42,7 @@ impl Record {
     }
 
     /// Writes the record into `spec`, leaving the fields it does not know alone.
-    pub(super) fn apply_to(&self, spec: &mut LeaseSpec) {
+    pub(crate) fn apply_to(&self, spec: &mut LeaseSpec) {
         spec.holder_identity = Some(self.holder.clone().unwrap_or_default());
         spec.lease_duration_seconds = self
             .lease_duration
@@ -55,7 +55,7 @@ impl Record {
 
 /// The last record read and when, on our clock, we first saw it (client-go's `observedTime`).
 #[derive(Clone, Debug)]
-pub(super) struct Observation {
+pub(crate) struct Observation {
     pub record: Record,
     pub at: Instant,
 }
@@ -63,13 +63,13 @@ pub(super) struct Observation {
 /// Tracks the last observation: its time moves only when the record changes, so a holder that
 /// stopped renewing expires a lease duration after we last saw it renew, whatever its clock says.
 #[derive(Debug, Default)]
-pub(super) struct Observer {
+pub(crate) struct Observer {
     last: Option<Observation>,
 }
 
 impl Observer {
     /// Records that `record` was read at `now`, and returns the observation to judge.
-    pub(super) fn observe(&mut self, record: Record, now: Instant) -> &Observation {
+    pub(crate) fn observe(&mut self, record: Record, now: Instant) -> &Observation {
         match self.last.take() {
             Some(same) if same.record == record => self.last.insert(same),
             _ => self.last.insert(Observation { record, at: now }),
@@ -79,7 +79,7 @@ impl Observer {
 
 /// Who may hold the Lease now, from our point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Verdict {
+pub(crate) enum Verdict {
     /// Nobody holds it: take it.
     Free,
     /// The record names us: renew it.
@@ -100,7 +100,7 @@ pub(super) enum Verdict {
 
 /// Judges `observation` at `now` for the candidate `identity`. A record without a lease
 /// duration is held for `fallback` (ours), never for zero.
-pub(super) fn judge(
+pub(crate) fn judge(
     observation: &Observation,
     identity: &str,
     now: Instant,
@@ -128,7 +128,7 @@ pub(super) fn judge(
 
 /// The record to write to hold the Lease after `previous`: a renewal keeps `acquireTime` and
 /// `leaseTransitions`; anything else is a takeover that counts one more transition.
-pub(super) fn claim(
+pub(crate) fn claim(
     previous: &Record,
     identity: &str,
     lease_duration: Duration,
@@ -153,7 +153,7 @@ pub(super) fn claim(
 }
 
 /// The record of a brand-new Lease held by `identity`.
-pub(super) fn first_claim(identity: &str, lease_duration: Duration, now: Timestamp) -> Record {
+pub(crate) fn first_claim(identity: &str, lease_duration: Duration, now: Timestamp) -> Record {
     Record {
         holder: Some(identity.to_owned()),
         lease_duration: Some(lease_duration),
@@ -165,7 +165,7 @@ pub(super) fn first_claim(identity: &str, lease_duration: Duration, now: Timesta
 
 /// The record that releases the Lease (client-go's `ReleaseOnCancel`): no holder, a 1 s
 /// duration, the transition count kept.
-pub(super) fn released(previous: &Record, now: Timestamp) -> Record {
+pub(crate) fn released(previous: &Record, now: Timestamp) -> Record {
     Record {
         holder: None,
         lease_duration: Some(Duration::from_secs(1)),

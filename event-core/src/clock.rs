@@ -1,18 +1,20 @@
-//! [`Clock`]: where the sink reads the time, so that tests can set it.
+//! [`Clock`]: where a sink reads the wall-clock time, so that tests can set it.
 
 use std::fmt;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
-/// The source of "now" for the window of timestamps CloudWatch Logs accepts.
+/// The source of "now" for a sink whose behaviour depends on the date: the file sink's rotation,
+/// retention and fsync interval, the window of timestamps CloudWatch Logs accepts, where a
+/// history poll starts.
 ///
-/// The system clock in production; tests inject one to put events outside the window without
-/// waiting fourteen days.
+/// The system clock in production; tests inject a clock they move by hand, so that an hour (or
+/// fourteen days) passes without sleeping.
 ///
 /// ```
 /// use jiff::Timestamp;
-/// use sink_cloudwatch::Clock;
+/// use event_core::clock::Clock;
 ///
 /// let fixed: Timestamp = "2026-11-24T10:00:00Z".parse()?;
 /// let clock = Clock::from_fn(move || fixed);

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-/// Why a [`LeaderElector`](super::LeaderElector) or [`Leadership`](super::Leadership) call
+/// Why a [`LeaderElector`](crate::LeaderElector) or [`Leadership`](crate::Leadership) call
 /// failed. Transient API errors while acquiring are logged and retried, not returned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LeaderError {
-    /// The config is inconsistent; see [`LeaderElectionConfig`](super::LeaderElectionConfig).
+    /// The config is inconsistent; see [`LeaderElectionConfig`](crate::LeaderElectionConfig).
     #[error("invalid leader election config: {0}")]
     InvalidConfig(String),
     /// No identity was configured and none could be found.
@@ -72,7 +72,7 @@ pub enum LeaderError {
 }
 
 /// Whether the API server answered 403 Forbidden.
-pub(super) fn is_forbidden(error: &kube::Error) -> bool {
+pub(crate) fn is_forbidden(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.is_forbidden())
 }
 

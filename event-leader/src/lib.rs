@@ -1,8 +1,38 @@
-//! Leader election on a `coordination.k8s.io/v1` Lease, so that one replica exports at a time.
+//! Leader election on a `coordination.k8s.io/v1` Lease, so that one replica of a controller (in
+//! Event Keeper: the exporter) does the work at a time, and a standby takes over when it stops.
+//!
+//! ```no_run
+//! use event_leader::{LeaderElectionConfig, LeaderElector};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! # async fn demo(client: kube::Client) -> Result<(), event_leader::LeaderError> {
+//! // Cancelled on SIGTERM by the application.
+//! let shutdown = CancellationToken::new();
+//! let elector = LeaderElector::new(client, LeaderElectionConfig::new("event-keeper"))?;
+//! // Waits as a standby until this replica holds the Lease.
+//! let leadership = elector.acquire(&shutdown).await?;
+//!
+//! // Do the work until shutdown, or until the leadership is lost.
+//! let stop = shutdown.child_token();
+//! let lost = leadership.lost();
+//! let trigger = stop.clone();
+//! tokio::spawn(async move {
+//!     lost.cancelled().await;
+//!     trigger.cancel();
+//! });
+//! // pipeline.run(stop).await?;
+//! stop.cancelled().await;
+//!
+//! // Hands the Lease to a standby at once instead of letting it expire.
+//! leadership.release().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # How
 //!
 //! kube-rs has no leader election of its own (kube-runtime 5 ships none), and the crates that
 //! offer one are built on older kube releases or judge expiry by comparing timestamps written
-//! by other nodes. This module follows client-go's `leaderelection` package instead:
+//! by other nodes. This crate follows client-go's `leaderelection` package instead:
 //!
 //! - A candidate reads the Lease every `retry_period` (with jitter). It takes the Lease when
 //!   nobody holds it (`holderIdentity` empty: released or never held), or when the holder has
@@ -38,29 +68,11 @@
 //! `get` and `update` on the Lease (`resourceNames` may name it), and `create` on leases in its
 //! namespace (a create cannot be limited by name). A 403 is reported as
 //! [`LeaderError::Forbidden`], naming the rule.
-//!
-//! # Example
-//!
-//! ```no_run
-//! # async fn demo(client: kube::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use event_core::leader::{LeaderElectionConfig, LeaderElector};
-//! use event_core::pipeline::shutdown_on_signals;
-//!
-//! let shutdown = shutdown_on_signals();
-//! let elector = LeaderElector::new(client, LeaderElectionConfig::new("event-keeper"))?;
-//! let leadership = elector.acquire(&shutdown).await?;
-//! // Run the pipeline until shutdown, or until the leadership is lost.
-//! let stop = shutdown.child_token();
-//! let lost = leadership.lost();
-//! let trigger = stop.clone();
-//! tokio::spawn(async move {
-//!     lost.cancelled().await;
-//!     trigger.cancel();
-//! });
-//! // pipeline.run(stop).await?;
-//! leadership.release().await?;
-//! # Ok(()) }
-//! ```
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod config;
 mod elector;
