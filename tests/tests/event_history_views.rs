@@ -194,7 +194,7 @@ async fn a_watch_shows_the_range_at_once_and_clips_what_comes_later() {
         .rotation(sink_file::Rotation::HOURLY.with_max_bytes(history::MAX_FILE_BYTES))
         .compress(true);
     let mut sink =
-        sink_file::FileSink::with_clock(config, sink_file::Clock::from_fn(move || written))
+        sink_file::FileSink::with_clock(config, event_core::clock::Clock::from_fn(move || written))
             .unwrap();
     event_core::Sink::send(&mut sink, &[later]).await.unwrap();
     table.push(next());
