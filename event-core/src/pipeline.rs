@@ -246,7 +246,6 @@ where
                         health: self.health.clone(),
                         counters,
                         hard_stop: hard_stop.clone(),
-                        dispatched_before_restart,
                     },
                 }
                 .run(),

@@ -153,6 +153,11 @@ struct SourceState {
     /// Prefixes of earlier lists that did not end (a crash, a list started again): a listed
     /// object they cover was handled. Cleared when a list ends.
     listed: Vec<ListedUpTo>,
+    /// Listed objects up to this key may have reached a sink (saved before they do).
+    dispatched_key: Option<Arc<str>>,
+    /// The same mark as loaded: the previous run may have stored listed objects up to it
+    /// without recording them, so those are in doubt; those after it are not.
+    dispatched_key_before: Option<Arc<str>>,
 }
 
 impl SourceState {
@@ -228,6 +233,12 @@ impl Ledger {
             }
             for (source, listed) in checkpoint.listed {
                 state.sources.entry(Arc::from(source)).or_default().listed = listed;
+            }
+            for (source, key) in checkpoint.dispatched_listed {
+                let src = state.sources.entry(Arc::from(source)).or_default();
+                let key: Arc<str> = Arc::from(key);
+                src.dispatched_key = Some(key.clone());
+                src.dispatched_key_before = Some(key);
             }
             state.dispatched_before = checkpoint.dispatched;
             state.dispatched = checkpoint.dispatched;
@@ -330,6 +341,30 @@ impl Ledger {
         true
     }
 
+    /// Raises the dispatch marks for a batch about to go to the sinks: the resourceVersion mark
+    /// to `max_rv` (see [`mark_dispatched`](Self::mark_dispatched)), and for each source whose
+    /// list offered some of `tickets`, its key mark to the newest key that list has offered.
+    /// Returns true when a mark moved and must be saved before the batch goes out.
+    pub(crate) fn mark_dispatched_batch(&self, max_rv: Option<u64>, tickets: &[Ticket]) -> bool {
+        let mut moved = max_rv.is_some_and(|rv| self.mark_dispatched(rv));
+        let mut state = self.lock();
+        for ticket in tickets {
+            let Some(key) = &ticket.list_key else {
+                continue;
+            };
+            let Some(src) = state.sources.get_mut(&*ticket.source) else {
+                continue;
+            };
+            if src.dispatched_key.as_deref().is_none_or(|d| &**key > d) {
+                // Up to what the list has offered, as the version mark covers what is buffered.
+                let newest = src.list.as_ref().and_then(ListProgress::last_key);
+                src.dispatched_key = Some(newest.unwrap_or_else(|| key.clone()));
+                moved = true;
+            }
+        }
+        moved
+    }
+
     /// Offers an occurrence seen by `source`. Returns a ticket when it is new, `None` when this
     /// or a newer occurrence of the same event was already handed out, or when `source` had
     /// already seen every change up to `rv` (a relisted object the resume point covers).
@@ -403,6 +438,14 @@ impl Ledger {
                     true
                 }
             };
+        // In doubt after a crash: the previous run may have stored it without recording it. A
+        // listed object only up to that run's key mark.
+        let doubtful = state.dispatched_before.is_some_and(|d| rv <= d)
+            && key.is_none_or(|key| {
+                src.dispatched_key_before
+                    .as_deref()
+                    .is_none_or(|d| key <= d)
+            });
         state.newest_offered = Some(state.newest_offered.map_or(rv, |n| n.max(rv)));
         if fresh {
             *src.in_flight.entry(rv).or_insert(0) += 1;
@@ -414,6 +457,7 @@ impl Ledger {
             }
             _ => None,
         };
+        let list_key = place.and_then(|_| src.list.as_ref().and_then(ListProgress::last_key));
         drop(guard);
         fresh.then(|| Ticket {
             ledger: self.clone(),
@@ -425,6 +469,8 @@ impl Ledger {
             held: false,
             filtered: None,
             place,
+            list_key,
+            doubtful,
         })
     }
 
@@ -535,6 +581,7 @@ impl Ledger {
         src.list_floor = None;
         src.list = None;
         src.listed.clear();
+        src.dispatched_key = None;
         if let Some(max) = src.listing_max.take().filter(|&m| m > 0) {
             src.observed = Some(src.observed.map_or(max, |o| o.max(max)));
         }
@@ -560,6 +607,7 @@ impl Ledger {
         checkpoint.events = events;
         checkpoint.dispatched = state.dispatched;
         checkpoint.listed = listed(&state);
+        checkpoint.dispatched_listed = dispatched_listed(&state);
         checkpoint
     }
 
@@ -585,6 +633,7 @@ impl Ledger {
         let resume = self.compact(&mut state, now);
         let count = exported(&state.events).count();
         let listed = listed(&state);
+        let dispatched_listed = dispatched_listed(&state);
         let view = CheckpointView {
             version: FORMAT_VERSION,
             saved_at: now,
@@ -592,6 +641,7 @@ impl Ledger {
             events: Exported(&state.events),
             dispatched: state.dispatched,
             listed: &listed,
+            dispatched_listed: &dispatched_listed,
         };
         EncodedCheckpoint::from_view(&view, count)
     }
@@ -652,6 +702,20 @@ fn listed(state: &State) -> BTreeMap<String, Vec<ListedUpTo>> {
                 listing::merge(&mut ranges, prefix.clone());
             }
             (!ranges.is_empty()).then(|| (source.to_string(), ranges))
+        })
+        .collect()
+}
+
+/// The key marks of the lists under way.
+fn dispatched_listed(state: &State) -> BTreeMap<String, String> {
+    state
+        .sources
+        .iter()
+        .filter_map(|(source, src)| {
+            Some((
+                source.to_string(),
+                src.dispatched_key.as_deref()?.to_owned(),
+            ))
         })
         .collect()
 }

@@ -86,6 +86,11 @@ pub struct Checkpoint {
     /// more than one when lists were cut short more than once.
     #[serde(default)]
     pub listed: BTreeMap<String, Vec<ListedUpTo>>,
+    /// Per watch source whose list was under way, the key up to which listed objects may have
+    /// reached a sink, saved before they did: the list's counterpart of `dispatched`. After a
+    /// crash only the objects listed up to it are asked about, not the whole list.
+    #[serde(default)]
+    pub dispatched_listed: BTreeMap<String, String>,
 }
 
 // Written through `CheckpointView`, the one definition of the layout, which the ledger
@@ -99,6 +104,7 @@ impl Serialize for Checkpoint {
             events: compact_events::Pairs(&self.events),
             dispatched: self.dispatched,
             listed: &self.listed,
+            dispatched_listed: &self.dispatched_listed,
         }
         .serialize(serializer)
     }
@@ -114,6 +120,7 @@ impl Checkpoint {
             events: HashMap::new(),
             dispatched: None,
             listed: BTreeMap::new(),
+            dispatched_listed: BTreeMap::new(),
         }
     }
 }
@@ -225,6 +232,8 @@ pub(crate) struct CheckpointView<'a, E> {
     pub(crate) dispatched: Option<u64>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) listed: &'a BTreeMap<String, Vec<ListedUpTo>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) dispatched_listed: &'a BTreeMap<String, String>,
 }
 
 /// `uid → [rv, lastSeen]`: a pair instead of an object keeps 100,000 events near 7 MB.
@@ -308,6 +317,7 @@ mod tests {
             events: std::collections::BTreeMap::from([("u1", (122u64, 1_700_000_000i64))]),
             dispatched: cp.dispatched,
             listed: &cp.listed,
+            dispatched_listed: &cp.dispatched_listed,
         };
         let encoded = EncodedCheckpoint::from_view(&view, 1).unwrap();
         assert_eq!(encoded.as_bytes(), serde_json::to_vec(&cp).unwrap());

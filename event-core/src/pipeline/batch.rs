@@ -1,11 +1,12 @@
 //! A batch shared by every sink: acknowledged once the last sink is done with it.
 
-use std::sync::Mutex;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::checkpoint::Ticket;
 use crate::metrics::Metrics;
-use crate::{Event, Tracked};
+use crate::{Event, OccurrenceKey, Tracked};
 
 /// Events fanned out to every sink, with the tickets that acknowledge them.
 #[derive(Debug)]
@@ -13,6 +14,9 @@ pub(super) struct Batch {
     pub(super) events: Vec<Event>,
     /// The newest resourceVersion among its tracked events.
     pub(super) max_rv: Option<u64>,
+    /// Events the previous run may have stored without recording them: each sink is asked
+    /// about these before they are sent. Empty but after a crash.
+    pub(super) doubtful: HashSet<OccurrenceKey>,
     tickets: Mutex<Vec<Ticket>>,
     /// Sinks that still have to store (or route) this batch.
     remaining: AtomicUsize,
@@ -22,8 +26,12 @@ impl Batch {
     pub(super) fn new(items: Vec<Tracked>, sinks: usize) -> Self {
         let mut events = Vec::with_capacity(items.len());
         let mut tickets = Vec::with_capacity(items.len());
+        let mut doubtful = HashSet::new();
         for item in items {
             let (event, ticket) = item.into_parts();
+            if ticket.as_ref().is_some_and(Ticket::is_doubtful) {
+                doubtful.insert(event.key());
+            }
             events.push(event);
             tickets.extend(ticket);
         }
@@ -31,9 +39,17 @@ impl Batch {
         Batch {
             events,
             max_rv,
+            doubtful,
             tickets: Mutex::new(tickets),
             remaining: AtomicUsize::new(sinks),
         }
+    }
+
+    /// The tickets not yet acknowledged.
+    pub(super) fn tickets(&self) -> MutexGuard<'_, Vec<Ticket>> {
+        self.tickets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// One sink is done with the batch; the last one acknowledges every occurrence in it.

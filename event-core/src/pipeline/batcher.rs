@@ -178,8 +178,8 @@ async fn fan_out(items: Vec<Tracked>, outlets: &Outlets, hard_stop: &Cancellatio
         return true;
     }
     let batch = Arc::new(Batch::new(items, outlets.queues.len()));
-    if let (Some(checkpointer), Some(rv)) = (&outlets.checkpointer, batch.max_rv) {
-        checkpointer.before_dispatch(rv).await;
+    if let Some(checkpointer) = &outlets.checkpointer {
+        checkpointer.before_dispatch(&batch).await;
     }
     for queue in &outlets.queues {
         queue.counters.queue_depth.fetch_add(1, Ordering::Relaxed);

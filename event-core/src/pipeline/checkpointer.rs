@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::batch::Batch;
 use crate::checkpoint::{CheckpointStore, Ledger};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -34,14 +35,18 @@ impl Checkpointer {
         }
     }
 
-    /// Before a batch reaching up to `rv` goes to the sinks: makes sure the saved dispatch mark
-    /// covers it, so that after a crash the sinks are asked about it rather than sent it twice.
-    /// A failed save is logged and the batch goes out anyway: a crash could then repeat it, but
-    /// never lose it.
-    pub(super) async fn before_dispatch(&self, rv: u64) {
-        if self.ledger.mark_dispatched(rv) && !self.save().await {
+    /// Before `batch` goes to the sinks: makes sure the saved dispatch marks (its newest
+    /// resourceVersion, and the key of a list under way) cover it, so that after a crash the
+    /// sinks are asked about it rather than sent it twice. A failed save is logged and the batch
+    /// goes out anyway: a crash could then repeat it, but never lose it.
+    pub(super) async fn before_dispatch(&self, batch: &Batch) {
+        let moved = {
+            let tickets = batch.tickets();
+            self.ledger.mark_dispatched_batch(batch.max_rv, &tickets)
+        };
+        if moved && !self.save().await {
             tracing::warn!(
-                event.rv = rv,
+                event.rv = batch.max_rv,
                 "dispatching without a saved dispatch mark; a crash now may repeat these events"
             );
         }

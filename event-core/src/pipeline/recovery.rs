@@ -91,11 +91,6 @@ fn without(events: &[Event], stored: &HashSet<OccurrenceKey>) -> Vec<Event> {
         .collect()
 }
 
-/// The numeric resourceVersion of an event, when it has one.
-pub(super) fn resource_version(event: &Event) -> Option<u64> {
-    event.resource_version.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

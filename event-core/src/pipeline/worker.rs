@@ -8,7 +8,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::batch::Batch;
-use super::recovery::{Asked, drop_already_stored, resource_version};
+use super::recovery::{Asked, drop_already_stored};
 use super::{PipelineConfig, PipelineError, Route};
 use crate::filter::Predicate;
 use crate::health::Health;
@@ -36,9 +36,6 @@ pub(super) struct WorkerCtx {
     pub(super) counters: Arc<SinkCounters>,
     /// Cancelled when the shutdown deadline passes: stop without acknowledging.
     pub(super) hard_stop: CancellationToken,
-    /// The previous run may have handed occurrences up to this resourceVersion to the sink
-    /// without checkpointing them: ask the sink before sending those again.
-    pub(super) dispatched_before_restart: Option<u64>,
 }
 
 /// The result of sending one batch, retries included.
@@ -78,8 +75,10 @@ impl Worker {
                 ),
                 None => Cow::Borrowed(&batch.events),
             };
-            if let Some(mark) = ctx.dispatched_before_restart {
-                let doubtful = |e: &Event| resource_version(e).is_some_and(|rv| rv <= mark);
+            // The previous run may have handed these to the sink without checkpointing them:
+            // ask the sink before sending them again.
+            if !batch.doubtful.is_empty() {
+                let doubtful = |e: &Event| batch.doubtful.contains(&e.key());
                 let asked = drop_already_stored(
                     &mut *sink,
                     &mut events,

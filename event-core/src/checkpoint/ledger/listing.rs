@@ -65,6 +65,11 @@ impl ListProgress {
         }
     }
 
+    /// The key of the newest object offered.
+    pub(super) fn last_key(&self) -> Option<Arc<str>> {
+        self.last_key.clone()
+    }
+
     /// The settled prefix: every object listed up to its key is settled.
     pub(super) fn prefix(&self) -> Option<&ListedUpTo> {
         self.prefix.as_ref()

@@ -623,3 +623,32 @@ fn a_distrusted_source_forgets_its_saved_list_progress() {
     l.begin_list(&src());
     assert!(listed(&l, "a", "ua", 10).is_some());
 }
+
+#[test]
+fn after_a_crash_in_a_list_only_what_it_had_dispatched_is_in_doubt() {
+    let l = ledger();
+    l.begin_list(&src());
+    let a = listed(&l, "a", "ua", 900).unwrap();
+    let b = listed(&l, "b", "ub", 10).unwrap();
+    let _c = listed(&l, "c", "uc", 20).unwrap();
+    // The batch [a] goes out: the marks cover everything offered so far (a, b and c).
+    assert!(l.mark_dispatched_batch(Some(900), std::slice::from_ref(&a)));
+    assert!(
+        !l.mark_dispatched_batch(Some(10), std::slice::from_ref(&b)),
+        "covered"
+    );
+    a.ack();
+    let _d = listed(&l, "d", "ud", 30).unwrap();
+    let saved = l.snapshot();
+    assert_eq!(saved.dispatched_listed["events@*"], "c");
+
+    let l = Ledger::from_checkpoint(saved, LedgerConfig::default());
+    l.begin_list(&src());
+    assert!(listed(&l, "a", "ua", 900).is_none(), "recorded");
+    assert!(listed(&l, "b", "ub", 10).unwrap().is_doubtful());
+    assert!(listed(&l, "c", "uc", 20).unwrap().is_doubtful());
+    assert!(
+        !listed(&l, "d", "ud", 30).unwrap().is_doubtful(),
+        "offered after the last saved mark: never reached a sink"
+    );
+}

@@ -39,6 +39,10 @@ pub struct Ticket {
     pub(super) filtered: Option<Metrics>,
     /// Its place in the list under way, when a list offered it.
     pub(super) place: Option<Place>,
+    /// Its key in that list.
+    pub(super) list_key: Option<Arc<str>>,
+    /// The previous run may have stored it without recording it: ask the sinks first.
+    pub(super) doubtful: bool,
 }
 
 /// How a ticket is settled.
@@ -70,6 +74,12 @@ impl Ticket {
         if let Some(metrics) = &self.filtered {
             metrics.add_filtered(1);
         }
+    }
+
+    /// Whether the previous run may have stored this occurrence without recording it (it was
+    /// dispatched before a crash): the pipeline asks each sink before sending it.
+    pub(crate) fn is_doubtful(&self) -> bool {
+        self.doubtful
     }
 
     /// Counts a drop that is a filtering-out in `metrics` (`event_keeper_events_filtered_total`).
