@@ -193,6 +193,9 @@ impl CloudWatchSink {
                 Err(failure) => failure,
             };
             self.stats.add_put_failures(1);
+            if failure.kind == FailureKind::Throttled {
+                self.stats.add_put_throttled(1);
+            }
             let target = format!("{}:{}", request.group, request.stream);
             match failure.kind {
                 FailureKind::NotFound if !created => {

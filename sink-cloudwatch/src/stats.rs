@@ -14,6 +14,7 @@ pub struct CloudWatchSinkStats {
 struct Inner {
     put_calls: AtomicU64,
     put_failures: AtomicU64,
+    put_throttled: AtomicU64,
     events_stored: AtomicU64,
     bytes_stored: AtomicU64,
     events_clamped: AtomicU64,
@@ -60,6 +61,9 @@ counter! {
     put_calls, add_put_calls;
     /// PutLogEvents requests that failed (throttled, timed out, refused, ...).
     put_failures, add_put_failures;
+    /// PutLogEvents requests CloudWatch Logs throttled (`ThrottlingException`, HTTP 429): the
+    /// account's request quota is the limit, not the exporter.
+    put_throttled, add_put_throttled;
     /// Events CloudWatch Logs acknowledged.
     events_stored, add_events_stored;
     /// Bytes of the acknowledged events, counted as PutLogEvents does (message + 26 each).

@@ -1,4 +1,7 @@
 //! The public face of a source: [`EventStream`], its config and its errors.
+//!
+//! Just over 400 lines: the config's documented fields and setters and the error enum's
+//! variants are most of it; the stream itself is a channel and the spawning of its scopes.
 
 use std::pin::Pin;
 use std::sync::Arc;

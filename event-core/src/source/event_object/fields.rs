@@ -1,6 +1,10 @@
 //! The one-pass reader behind [`CoreV1Event`](super::CoreV1Event) and
 //! [`EventsV1Event`](super::EventsV1Event).
 //!
+//! Near 500 lines: one serde visitor per nested object of both Events APIs (metadata, the
+//! involved/regarding object, source, series), each a few lines, kept together because they
+//! share the drain-and-note rule below and are read against each other.
+//!
 //! Each field an occurrence needs is read as its JSON type; every other field is skipped
 //! unparsed. A value of the wrong type is drained and noted (the first one, with its path)
 //! instead of failing the decode, and the fields after it are still read: the caller's list
