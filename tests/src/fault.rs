@@ -360,3 +360,32 @@ pub fn archive_keys(dir: &std::path::Path) -> (Vec<OccurrenceKey>, usize) {
     }
     (keys, unreadable)
 }
+
+/// A small xorshift generator: a fault test's random moments, replayable from the seed it prints.
+#[derive(Debug)]
+pub struct Moments(u64);
+
+impl Moments {
+    /// A generator seeded from the environment variable `var` when set (to replay a run), else
+    /// from the clock. Returns it with its seed, to print with the figures.
+    pub fn seeded(var: &str) -> (Moments, u64) {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+                    | 1
+            });
+        (Moments(seed), seed)
+    }
+
+    /// The next number below `below`.
+    pub fn next_millis(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}

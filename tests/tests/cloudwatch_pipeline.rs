@@ -65,7 +65,11 @@ async fn throttling_and_server_error_storms_lose_nothing_and_duplicate_nothing()
         "{} failures",
         stats.put_failures()
     );
-    assert_eq!(stats.put_throttled(), 2, "the two throttled requests, no more");
+    assert_eq!(
+        stats.put_throttled(),
+        2,
+        "the two throttled requests, no more"
+    );
     exporter.wait_for(&expected).await;
     assert_exactly_once(&exporter.sink.keys(), &expected);
     exporter.stop().await;

@@ -17,51 +17,26 @@ use std::time::Duration;
 
 use testkit::{SimCluster, SimConfig};
 use tests::binary::ExporterProcess;
-use tests::fault::{Churn, Figures, archive_keys, keys, settle};
+use tests::fault::{Churn, Figures, Moments, archive_keys, keys, settle};
 
 /// Kills in one run: the issue asks for at least twenty.
 const KILLS: usize = 22;
 
-/// A small xorshift generator: the kill moments are random but replayable from the seed.
-struct Moments(u64);
-
-impl Moments {
-    fn next_millis(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-
-    /// How long a run lives before its kill: often during start-up and recovery (under
-    /// 150 ms), often mid-stream (up to 2.5 s).
-    fn lifetime(&mut self) -> Duration {
-        let ms = if self.next_millis(3) == 0 {
-            self.next_millis(150)
-        } else {
-            150 + self.next_millis(2350)
-        };
-        Duration::from_millis(ms)
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("FAULT_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        })
+/// How long a run lives before its kill: often during start-up and recovery (under
+/// 150 ms), often mid-stream (up to 2.5 s).
+fn lifetime(moments: &mut Moments) -> Duration {
+    let ms = if moments.next_millis(3) == 0 {
+        moments.next_millis(150)
+    } else {
+        150 + moments.next_millis(2350)
+    };
+    Duration::from_millis(ms)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and_the_archive() {
     tests::init_tracing();
-    let seed = seed();
-    let mut moments = Moments(seed);
+    let (mut moments, seed) = Moments::seeded("FAULT_KILL_SEED");
     let env = harness::env().await;
     let cluster = Arc::new(SimCluster::start(SimConfig::default()).await.unwrap());
     // The checkpoint and the archive outlive every process.
@@ -129,7 +104,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
             Some(running) => running,
             None => ExporterProcess::start(&config, &kubeconfig, &[]).await,
         };
-        tokio::time::sleep(moments.lifetime()).await;
+        tokio::time::sleep(lifetime(&mut moments)).await;
         // What this run found already stored, read just before it dies.
         skips_cloudwatch += exporter.metric(&series("cloudwatch")).await.unwrap_or(0.0);
         skips_file += exporter.metric(&series("file")).await.unwrap_or(0.0);

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use testkit::{NewEvent, SimCluster, SimConfig};
 use tests::binary::ExporterProcess;
-use tests::fault::{Figures, archive_keys, keys, settle};
+use tests::fault::{Figures, Moments, archive_keys, keys, settle};
 
 /// Live events in the cluster: the issue asks for 200,000 or more.
 const EVENTS: usize = 200_000;
@@ -25,29 +25,6 @@ const KILLS: usize = 10;
 const NAMESPACE: &str = "event-keeper";
 const LEASE: &str = "ek-list";
 const CHECKPOINT: &str = "ek-list-checkpoint";
-
-struct Moments(u64);
-
-impl Moments {
-    fn next_millis(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("FAULT_LIST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        })
-}
 
 /// The saved checkpoint, as the ConfigMap holds it: its size in bytes, and its JSON.
 fn saved(cluster: &SimCluster) -> Option<(usize, serde_json::Value)> {
@@ -66,8 +43,7 @@ fn saved(cluster: &SimCluster) -> Option<(usize, serde_json::Value)> {
 async fn kill_9_inside_a_list_of_200_000_events_with_the_configmap_store_loses_and_repeats_nothing()
 {
     tests::init_tracing();
-    let seed = seed();
-    let mut moments = Moments(seed);
+    let (mut moments, seed) = Moments::seeded("FAULT_LIST_SEED");
     let cluster = Arc::new(
         SimCluster::start(SimConfig::default().max_page_size(Some(500)))
             .await
