@@ -349,7 +349,7 @@ impl Ledger {
         let mut moved = max_rv.is_some_and(|rv| self.mark_dispatched(rv));
         let mut state = self.lock();
         for ticket in tickets {
-            let Some(key) = &ticket.list_key else {
+            let Some(key) = ticket.listed.as_ref().map(|l| &l.key) else {
                 continue;
             };
             let Some(src) = state.sources.get_mut(&*ticket.source) else {
@@ -457,7 +457,10 @@ impl Ledger {
             }
             _ => None,
         };
-        let list_key = place.and_then(|_| src.list.as_ref().and_then(ListProgress::last_key));
+        let listed = place.and_then(|place| {
+            let key = src.list.as_ref().and_then(ListProgress::last_key)?;
+            Some(Box::new(ticket::Listed { place, key }))
+        });
         drop(guard);
         fresh.then(|| Ticket {
             ledger: self.clone(),
@@ -468,8 +471,7 @@ impl Ledger {
             settled: false,
             held: false,
             filtered: None,
-            place,
-            list_key,
+            listed,
             doubtful,
         })
     }

@@ -17,6 +17,8 @@ pub(super) struct Batch {
     /// Events the previous run may have stored without recording them: each sink is asked
     /// about these before they are sent. Empty but after a crash.
     pub(super) doubtful: HashSet<OccurrenceKey>,
+    /// Whether a list offered some of its occurrences (their keys move the list's dispatch mark).
+    pub(super) listed: bool,
     tickets: Mutex<Vec<Ticket>>,
     /// Sinks that still have to store (or route) this batch.
     remaining: AtomicUsize,
@@ -36,10 +38,12 @@ impl Batch {
             tickets.extend(ticket);
         }
         let max_rv = tickets.iter().map(Ticket::resource_version).max();
+        let listed = tickets.iter().any(Ticket::is_listed);
         Batch {
             events,
             max_rv,
             doubtful,
+            listed,
             tickets: Mutex::new(tickets),
             remaining: AtomicUsize::new(sinks),
         }

@@ -40,9 +40,13 @@ impl Checkpointer {
     /// sinks are asked about it rather than sent it twice. A failed save is logged and the batch
     /// goes out anyway: a crash could then repeat it, but never lose it.
     pub(super) async fn before_dispatch(&self, batch: &Batch) {
-        let moved = {
+        let moved = if batch.listed {
             let tickets = batch.tickets();
             self.ledger.mark_dispatched_batch(batch.max_rv, &tickets)
+        } else {
+            batch
+                .max_rv
+                .is_some_and(|rv| self.ledger.mark_dispatched(rv))
         };
         if moved && !self.save().await {
             tracing::warn!(

@@ -37,12 +37,18 @@ pub struct Ticket {
     pub(super) held: bool,
     /// Where a drop that counts as filtered out is counted.
     pub(super) filtered: Option<Metrics>,
-    /// Its place in the list under way, when a list offered it.
-    pub(super) place: Option<Place>,
-    /// Its key in that list.
-    pub(super) list_key: Option<Arc<str>>,
+    /// Its place and key in the list under way, when a list offered it (boxed: a watch's
+    /// tickets, the many, stay small).
+    pub(super) listed: Option<Box<Listed>>,
     /// The previous run may have stored it without recording it: ask the sinks first.
     pub(super) doubtful: bool,
+}
+
+/// Where a listed occurrence sits in its list.
+#[derive(Debug)]
+pub(super) struct Listed {
+    pub(super) place: Place,
+    pub(super) key: Arc<str>,
 }
 
 /// How a ticket is settled.
@@ -74,6 +80,11 @@ impl Ticket {
         if let Some(metrics) = &self.filtered {
             metrics.add_filtered(1);
         }
+    }
+
+    /// Whether a list offered it.
+    pub(crate) fn is_listed(&self) -> bool {
+        self.listed.is_some()
     }
 
     /// Whether the previous run may have stored this occurrence without recording it (it was
@@ -137,7 +148,7 @@ impl Ticket {
         }
         // A listed occurrence moves its list's settled prefix, which then stands for it.
         if let (Some(place), Some(list)) = (
-            self.place,
+            self.listed.as_ref().map(|l| l.place),
             state
                 .sources
                 .get_mut(&*self.source)
