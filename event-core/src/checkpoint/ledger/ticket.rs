@@ -147,14 +147,13 @@ impl Ticket {
             }
         }
         // A listed occurrence moves its list's settled prefix, which then stands for it.
-        if let (Some(place), Some(list)) = (
-            self.listed.as_ref().map(|l| l.place),
-            state
+        if let Some(listed) = &self.listed
+            && let Some(list) = state
                 .sources
                 .get_mut(&*self.source)
-                .and_then(|src| src.list.as_mut()),
-        ) {
-            list.settle(place, &mut state.events);
+                .and_then(|src| src.list.as_mut())
+        {
+            list.settle(listed.place, &mut state.events);
         }
         true
     }
