@@ -46,7 +46,7 @@
 //!
 //! # Readiness
 //!
-//! Each scope records in [`Metrics::health`](crate::metrics::Metrics::health) when it is
+//! Each scope records in the [`Health`](crate::health::Health) it was given when it is
 //! established (a list completed or a resumed watch connected), when it fails, and when the API
 //! server answers it again; see [`health`](crate::health).
 

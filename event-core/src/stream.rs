@@ -1,7 +1,7 @@
 //! [`EventStreamExt`]: filters for any stream of [`Observed`] events, which settle what they drop.
 //!
 //! [`filter_with`](EventStreamExt::filter_with) keeps the events a [`Predicate`] matches: one of
-//! [`filter`]'s (`event_types`, `namespaces`, `reasons`, `involved_kinds`, `message_matches`,
+//! [`filter`](crate::filter)'s (`event_types`, `namespaces`, `reasons`, `involved_kinds`, `message_matches`,
 //! `min_count`), a combination of them, a compiled [`FilterConfig`](crate::FilterConfig), or a
 //! closure. An item it rejects is [dismissed](Observed::dismiss): counted as filtered out, and
 //! its occurrence settled in the checkpoint. `Err` items pass through untouched and in place.
