@@ -885,7 +885,7 @@ fn the_checkpoint_store_and_the_lease_never_patch() {
     // The Role grants get, create and update only: a patch would be refused in a cluster.
     for file in [
         "event-core/src/checkpoint/configmap.rs",
-        "event-core/src/leader/lock.rs",
+        "event-leader/src/lock.rs",
     ] {
         let source = std::fs::read_to_string(repo_root().join(file)).expect("source reads");
         assert!(
