@@ -352,7 +352,13 @@ impl Ledger {
             let Some(key) = ticket.listed.as_ref().map(|l| &l.key) else {
                 continue;
             };
-            let Some(src) = state.sources.get_mut(&*ticket.source) else {
+            // Only while its list is under way: once it ended, the version mark covers what it
+            // still has in flight, and a key mark saved then would wrongly clear later objects.
+            let Some(src) = state
+                .sources
+                .get_mut(&*ticket.source)
+                .filter(|src| src.list.is_some())
+            else {
                 continue;
             };
             if src.dispatched_key.as_deref().is_none_or(|d| &**key > d) {

@@ -652,3 +652,17 @@ fn after_a_crash_in_a_list_only_what_it_had_dispatched_is_in_doubt() {
         "offered after the last saved mark: never reached a sink"
     );
 }
+
+#[test]
+fn a_listed_batch_dispatched_after_its_list_ended_leaves_no_key_mark() {
+    let l = ledger();
+    l.begin_list(&src());
+    let a = listed(&l, "a", "ua", 10).unwrap();
+    l.end_list(&src());
+    assert!(l.mark_dispatched_batch(Some(10), std::slice::from_ref(&a)));
+    a.ack();
+    assert!(
+        l.snapshot().dispatched_listed.is_empty(),
+        "the version mark covers it; a key mark would clear later objects of a relist"
+    );
+}
