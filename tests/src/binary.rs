@@ -224,6 +224,15 @@ impl ExporterProcess {
         status
     }
 
+    /// Stops it as the kubelet does (SIGTERM), waits up to 20 s for it to exit, asserts that it
+    /// exited with success, and returns its log.
+    pub async fn stop_gracefully(&mut self) -> String {
+        self.terminate();
+        let status = self.wait(Duration::from_secs(20)).await;
+        assert!(status.success(), "graceful exit: {status}\n{}", self.logs());
+        self.logs()
+    }
+
     /// Its log so far (stderr), one JSON object per line.
     pub fn logs(&self) -> String {
         lines(&self.stderr).join("\n")

@@ -261,13 +261,7 @@ async fn a_crash_then_a_downtime_longer_than_the_history_window_delivers_every_l
     let gone = metric("event_keeper_watch_gone_total").await;
     let coalesced = metric("event_keeper_events_coalesced_total").await;
     let skips = metric("event_keeper_events_already_stored_total{sink=\"file\"}").await;
-    exporter.terminate();
-    let status = exporter.wait(Duration::from_secs(20)).await;
-    assert!(
-        status.success(),
-        "graceful exit: {status}\n{}",
-        exporter.logs()
-    );
+    exporter.stop_gracefully().await;
     let figures = Figures::count_coalescing("crash_then_downtime_beyond_history", &stored, &made)
         .with("kills", 1)
         .with("changes_while_down", while_down)

@@ -221,13 +221,7 @@ async fn a_crash_while_the_disk_is_full_loses_nothing_and_the_exporter_recovers(
         .metric("event_keeper_events_already_stored_total{sink=\"file\"}")
         .await
         .unwrap_or(0.0);
-    exporter.terminate();
-    let status = exporter.wait(Duration::from_secs(20)).await;
-    assert!(
-        status.success(),
-        "graceful exit: {status}\n{}",
-        exporter.logs()
-    );
+    exporter.stop_gracefully().await;
     let (_, unreadable) = archive_keys(&archive);
     let after = FileCheckpointStore::new(&checkpoint)
         .load()

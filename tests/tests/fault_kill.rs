@@ -144,13 +144,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_in_cloudwatch_and
     .await;
     skips_cloudwatch += exporter.metric(&series("cloudwatch")).await.unwrap_or(0.0);
     skips_file += exporter.metric(&series("file")).await.unwrap_or(0.0);
-    exporter.terminate();
-    let status = exporter.wait(Duration::from_secs(20)).await;
-    assert!(
-        status.success(),
-        "graceful exit: {status}\n{}",
-        exporter.logs()
-    );
+    exporter.stop_gracefully().await;
     let (_, unreadable) = archive_keys(&archive);
 
     let cloudwatch = Figures::count("kill_9_cloudwatch", &in_cloudwatch, &made)

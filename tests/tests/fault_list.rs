@@ -155,13 +155,7 @@ async fn kill_9_inside_a_list_of_200_000_events_with_the_configmap_store_loses_a
         .metric("event_keeper_events_already_stored_total{sink=\"file\"}")
         .await
         .unwrap_or(0.0);
-    exporter.terminate();
-    let status = exporter.wait(Duration::from_secs(20)).await;
-    assert!(
-        status.success(),
-        "graceful exit: {status}\n{}",
-        exporter.logs()
-    );
+    exporter.stop_gracefully().await;
 
     let figures = Figures::count("kill_9_inside_a_list", &in_archive, &made)
         .with("events", EVENTS)

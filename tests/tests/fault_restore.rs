@@ -96,14 +96,7 @@ impl Setup {
 }
 
 async fn stop(mut exporter: ExporterProcess) -> String {
-    exporter.terminate();
-    let status = exporter.wait(Duration::from_secs(20)).await;
-    assert!(
-        status.success(),
-        "graceful exit: {status}\n{}",
-        exporter.logs()
-    );
-    exporter.logs()
+    exporter.stop_gracefully().await
 }
 
 fn create(
