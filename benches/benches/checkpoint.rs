@@ -25,7 +25,7 @@ fn checkpoint(c: &mut Criterion) {
         });
         let store = FileCheckpointStore::new(dir.path().join(format!("{name}.json")));
         group.bench_function(BenchmarkId::new("save", name), |b| {
-            b.iter(|| runtime.block_on(store.save(&saved)).expect("saved"));
+            b.iter(|| runtime.block_on(store.save(saved.encode())).expect("saved"));
         });
         group.bench_function(BenchmarkId::new("load", name), |b| {
             b.iter(|| runtime.block_on(store.load()).expect("loaded"));

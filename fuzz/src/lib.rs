@@ -8,9 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use event_core::Event;
-use event_core::checkpoint::{
-    CheckpointStore, EncodedCheckpoint, FileCheckpointStore, Ledger, LedgerConfig,
-};
+use event_core::checkpoint::{CheckpointStore, FileCheckpointStore, Ledger, LedgerConfig};
 use event_core::internals::{CoreV1Event, EventsV1Event, Lenient};
 use kube::core::{ObjectList, WatchEvent};
 use sink_stdout::{Layout, Printer, TableWriter};
@@ -133,7 +131,7 @@ pub fn checkpoint(data: &[u8]) {
         let _ = ledger.exported_version(uid);
     }
     let snapshot = ledger.snapshot();
-    let encoded = EncodedCheckpoint::encode(&snapshot).expect("a checkpoint encodes");
+    let encoded = snapshot.encode();
     let again = encoded.decode().expect("a saved checkpoint decodes");
     assert_eq!(
         again, snapshot,

@@ -74,7 +74,7 @@ async fn a_missing_configmap_loads_as_none_and_the_first_save_creates_it() {
     assert!(resource_version(&cluster).is_none());
 
     let cp = sample(120);
-    store.save(&cp).await.unwrap();
+    store.save(cp.encode()).await.unwrap();
     assert_eq!(store.load().await.unwrap(), Some(cp.clone()));
     let labels = cluster
         .object("v1", "ConfigMap", Some(NAMESPACE), NAME)
@@ -97,7 +97,7 @@ async fn later_saves_replace_the_checkpoint() {
     let store = store(&cluster);
     store.load().await.unwrap();
     for resume in [10, 20, 30] {
-        store.save(&sample(resume)).await.unwrap();
+        store.save(sample(resume).encode()).await.unwrap();
     }
     assert_eq!(store.load().await.unwrap(), Some(sample(30)));
 }
@@ -108,17 +108,17 @@ async fn a_new_leader_loads_what_the_old_one_saved_and_fences_it_out() {
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
     let old = store(&cluster);
     old.load().await.unwrap();
-    old.save(&sample(100)).await.unwrap();
+    old.save(sample(100).encode()).await.unwrap();
 
     let new = store(&cluster);
     assert_eq!(new.load().await.unwrap(), Some(sample(100)));
     // The old leader, not yet aware it was deposed, saves before the new one does.
-    assert_conflict(old.save(&sample(150)).await);
+    assert_conflict(old.save(sample(150).encode()).await);
     let untouched = store(&cluster).fence_on_load(false);
     assert_eq!(untouched.load().await.unwrap(), Some(sample(100)));
 
-    new.save(&sample(200)).await.unwrap();
-    assert_conflict(old.save(&sample(250)).await);
+    new.save(sample(200).encode()).await.unwrap();
+    assert_conflict(old.save(sample(250).encode()).await);
     assert_eq!(untouched.load().await.unwrap(), Some(sample(200)));
 }
 
@@ -129,8 +129,8 @@ async fn a_writer_that_lost_the_race_to_create_is_refused() {
     let (a, b) = (store(&cluster), store(&cluster));
     assert_eq!(a.load().await.unwrap(), None);
     assert_eq!(b.load().await.unwrap(), None);
-    a.save(&sample(10)).await.unwrap();
-    assert_conflict(b.save(&sample(20)).await);
+    a.save(sample(10).encode()).await.unwrap();
+    assert_conflict(b.save(sample(20).encode()).await);
     assert_eq!(a.load().await.unwrap(), Some(sample(10)));
 }
 
@@ -139,19 +139,19 @@ async fn a_reader_that_does_not_fence_leaves_the_writer_alone() {
     init_tracing();
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
     let writer = store(&cluster);
-    writer.save(&sample(10)).await.unwrap();
+    writer.save(sample(10).encode()).await.unwrap();
     let rv = resource_version(&cluster);
     let reader = store(&cluster).fence_on_load(false);
     assert_eq!(reader.load().await.unwrap(), Some(sample(10)));
     assert_eq!(resource_version(&cluster), rv, "reading wrote nothing");
-    writer.save(&sample(20)).await.unwrap();
+    writer.save(sample(20).encode()).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_corrupt_payload_is_reported_and_left_as_it_is() {
     init_tracing();
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
-    store(&cluster).save(&sample(10)).await.unwrap();
+    store(&cluster).save(sample(10).encode()).await.unwrap();
     let mut cm = cluster
         .object("v1", "ConfigMap", Some(NAMESPACE), NAME)
         .unwrap();
@@ -179,7 +179,7 @@ async fn a_checkpoint_over_a_configmaps_limit_is_refused_before_it_is_sent() {
     init_tracing();
     let cluster = SimCluster::start(SimConfig::default()).await.unwrap();
     let store = store(&cluster);
-    store.save(&sample(10)).await.unwrap();
+    store.save(sample(10).encode()).await.unwrap();
     let mut huge = sample(20);
     for i in 0..40_000 {
         huge.events.insert(
@@ -191,7 +191,7 @@ async fn a_checkpoint_over_a_configmaps_limit_is_refused_before_it_is_sent() {
         );
     }
     let writes = cluster.stats().writes;
-    let err = store.save(&huge).await.unwrap_err();
+    let err = store.save(huge.encode()).await.unwrap_err();
     assert!(matches!(err, CheckpointError::Backend { .. }), "{err}");
     let text = err.to_string();
     assert!(

@@ -243,7 +243,7 @@ async fn a_user_loop_that_acknowledges_some_items_and_drops_the_others_moves_the
     let last = newest(&kept).max(newest(&dropped));
     assert!(ledger.resume_point("events@*").unwrap_or(0) >= last);
     FileCheckpointStore::new(&path)
-        .save(&ledger.snapshot())
+        .save(ledger.encoded_snapshot())
         .await
         .unwrap();
     drop(keeper);

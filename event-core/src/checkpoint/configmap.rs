@@ -296,24 +296,9 @@ impl CheckpointStore for ConfigMapCheckpointStore {
         ))
     }
 
-    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
-        let data =
-            serde_json::to_string(checkpoint).map_err(|source| CheckpointError::Corrupt {
-                path: PathBuf::from(self.location()),
-                source,
-            })?;
-        self.write(data, checkpoint.events.len()).await
-    }
-
-    async fn save_encoded(&self, encoded: EncodedCheckpoint) -> Result<(), CheckpointError> {
-        let events = encoded.events();
-        let data = String::from_utf8(encoded.into_bytes()).map_err(|e| {
-            self.backend(
-                format!("the encoded checkpoint is not UTF-8 ({e}); this is a bug"),
-                None,
-            )
-        })?;
-        self.write(data, events).await
+    async fn save(&self, checkpoint: EncodedCheckpoint) -> Result<(), CheckpointError> {
+        let events = checkpoint.events();
+        self.write(checkpoint.into_string(), events).await
     }
 }
 

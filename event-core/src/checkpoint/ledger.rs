@@ -627,15 +627,11 @@ impl Ledger {
     /// use event_core::checkpoint::{Ledger, LedgerConfig};
     ///
     /// let ledger = Ledger::new(LedgerConfig::default());
-    /// let encoded = ledger.encoded_snapshot()?;
+    /// let encoded = ledger.encoded_snapshot();
     /// assert_eq!(encoded.decode()?.events.len(), 0);
     /// # Ok::<(), serde_json::Error>(())
     /// ```
-    ///
-    /// # Errors
-    ///
-    /// A [`serde_json::Error`] should serialization fail (it does not for these types).
-    pub fn encoded_snapshot(&self) -> Result<EncodedCheckpoint, serde_json::Error> {
+    pub fn encoded_snapshot(&self) -> EncodedCheckpoint {
         let now = Timestamp::now();
         let mut state = self.lock();
         let resume = self.compact(&mut state, now);

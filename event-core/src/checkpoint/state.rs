@@ -97,16 +97,7 @@ pub struct Checkpoint {
 // writes its own state through too.
 impl Serialize for Checkpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        CheckpointView {
-            version: self.version,
-            saved_at: self.saved_at,
-            resume: &self.resume,
-            events: compact_events::Pairs(&self.events),
-            dispatched: self.dispatched,
-            listed: &self.listed,
-            dispatched_listed: &self.dispatched_listed,
-        }
-        .serialize(serializer)
+        self.view().serialize(serializer)
     }
 }
 
@@ -125,67 +116,66 @@ impl Checkpoint {
     }
 }
 
-/// A checkpoint already serialized to its JSON, as [`Ledger::encoded_snapshot`] writes it
-/// straight from the ledger's state.
-///
-/// The pipeline saves these: while a list of a large cluster is under way the checkpoint holds
-/// every listed event, and building a [`Checkpoint`] first would hold it twice, once as a map and
-/// once as text (about 8 MB more at the peak for 100,000 events).
+/// A checkpoint serialized to its JSON: what a [`CheckpointStore`](super::CheckpointStore)
+/// saves. The pipeline writes it straight from the ledger's state
+/// ([`Ledger::encoded_snapshot`]), so a checkpoint with many events tracked one by one is never
+/// held twice, once as a map and once as text; [`Checkpoint::encode`] writes one from a
+/// [`Checkpoint`].
 ///
 /// [`Ledger::encoded_snapshot`]: super::Ledger::encoded_snapshot
 ///
 /// ```
-/// use event_core::checkpoint::{Checkpoint, EncodedCheckpoint};
+/// use event_core::checkpoint::Checkpoint;
 ///
-/// let encoded = EncodedCheckpoint::encode(&Checkpoint::empty())?;
+/// let encoded = Checkpoint::empty().encode();
 /// assert_eq!(encoded.events(), 0);
+/// assert!(encoded.as_bytes().starts_with(b"{"));
 /// assert_eq!(encoded.decode()?, Checkpoint::empty().with_saved_at(encoded.saved_at()));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedCheckpoint {
-    json: Vec<u8>,
+    json: String,
     saved_at: Timestamp,
     events: usize,
 }
 
 impl EncodedCheckpoint {
-    /// Serializes `checkpoint`.
-    ///
-    /// # Errors
-    ///
-    /// A [`serde_json::Error`] should serialization fail (it does not for these types).
-    pub fn encode(checkpoint: &Checkpoint) -> Result<Self, serde_json::Error> {
-        Ok(EncodedCheckpoint {
-            json: serde_json::to_vec(checkpoint)?,
-            saved_at: checkpoint.saved_at,
-            events: checkpoint.events.len(),
-        })
-    }
-
-    /// Wraps JSON written from a [`CheckpointView`]; `events` is how many it lists.
-    pub(crate) fn from_view<E: Serialize>(
-        view: &CheckpointView<'_, E>,
-        events: usize,
-    ) -> Result<Self, serde_json::Error> {
-        // About 60 bytes per event (a uid and two numbers), so the buffer grows at most once.
-        let mut json = Vec::with_capacity(256 + 64 * events);
-        serde_json::to_writer(&mut json, view)?;
-        Ok(EncodedCheckpoint {
+    /// Writes the JSON of a [`CheckpointView`]; `events` is how many it lists.
+    #[expect(
+        clippy::expect_used,
+        reason = "no input reaches a failure: serde_json fails only on a writer's error (a \
+                  String never refuses a write) or a map key that is not a string, and every \
+                  map of a checkpoint is keyed by strings (`a_checkpoint_of_any_strings_encodes` \
+                  tries arbitrary ones)"
+    )]
+    pub(crate) fn from_view<E: Serialize>(view: &CheckpointView<'_, E>, events: usize) -> Self {
+        let json = serde_json::to_string(view).expect("a checkpoint serializes to JSON");
+        EncodedCheckpoint {
             json,
             saved_at: view.saved_at,
             events,
-        })
+        }
     }
 
     /// The JSON text.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub fn as_str(&self) -> &str {
         &self.json
     }
 
+    /// The JSON text as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.json.as_bytes()
+    }
+
     /// The JSON text, without a copy.
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub fn into_string(self) -> String {
         self.json
+    }
+
+    /// The JSON text as bytes, without a copy.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.json.into_bytes()
     }
 
     /// When the snapshot was taken.
@@ -205,11 +195,39 @@ impl EncodedCheckpoint {
     /// A [`serde_json::Error`] if the text is not a checkpoint (it always is when this crate
     /// wrote it).
     pub fn decode(&self) -> Result<Checkpoint, serde_json::Error> {
-        serde_json::from_slice(&self.json)
+        serde_json::from_str(&self.json)
     }
 }
 
 impl Checkpoint {
+    /// Serializes it, as a [`CheckpointStore`](super::CheckpointStore) saves it.
+    ///
+    /// ```
+    /// use event_core::checkpoint::Checkpoint;
+    ///
+    /// let mut checkpoint = Checkpoint::empty();
+    /// checkpoint.resume.insert("events@*".into(), 1042);
+    /// let encoded = checkpoint.encode();
+    /// assert_eq!(encoded.decode()?, checkpoint);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn encode(&self) -> EncodedCheckpoint {
+        let view = self.view();
+        EncodedCheckpoint::from_view(&view, self.events.len())
+    }
+
+    fn view(&self) -> CheckpointView<'_, compact_events::Pairs<'_>> {
+        CheckpointView {
+            version: self.version,
+            saved_at: self.saved_at,
+            resume: &self.resume,
+            events: compact_events::Pairs(&self.events),
+            dispatched: self.dispatched,
+            listed: &self.listed,
+            dispatched_listed: &self.dispatched_listed,
+        }
+    }
+
     /// The same checkpoint with `saved_at` replaced.
     #[must_use]
     pub fn with_saved_at(mut self, saved_at: Timestamp) -> Self {
@@ -319,10 +337,10 @@ mod tests {
             listed: &cp.listed,
             dispatched_listed: &cp.dispatched_listed,
         };
-        let encoded = EncodedCheckpoint::from_view(&view, 1).unwrap();
+        let encoded = EncodedCheckpoint::from_view(&view, 1);
         assert_eq!(encoded.as_bytes(), serde_json::to_vec(&cp).unwrap());
         assert_eq!(encoded.decode().unwrap(), cp);
-        assert_eq!(encoded, EncodedCheckpoint::encode(&cp).unwrap());
+        assert_eq!(encoded, cp.encode());
     }
 
     #[test]
@@ -365,5 +383,27 @@ mod tests {
         let json =
             r#"{"version":1,"savedAt":"2026-11-24T10:00:00Z","resume":{},"events":{},"extra":1}"#;
         assert!(serde_json::from_str::<Checkpoint>(json).is_err());
+    }
+
+    proptest::proptest! {
+        /// `EncodedCheckpoint::from_view` expects serialization never to fail: any strings the
+        /// cluster could hand over (uids, keys, names) encode and read back the same.
+        #[test]
+        fn a_checkpoint_of_any_strings_encodes(
+            resume in proptest::collection::btree_map(".*", proptest::num::u64::ANY, 0..4),
+            events in proptest::collection::hash_map(".*", (proptest::num::u64::ANY, proptest::num::i64::ANY), 0..4),
+            listed in proptest::collection::btree_map(".*", (".*", proptest::num::u64::ANY), 0..4),
+        ) {
+            let mut cp = Checkpoint::empty();
+            cp.resume = resume;
+            cp.events = events
+                .into_iter()
+                .map(|(uid, (resource_version, last_seen))| (uid, SeenEvent { resource_version, last_seen }))
+                .collect();
+            cp.dispatched_listed = listed.iter().map(|(scope, (key, _))| (scope.clone(), key.clone())).collect();
+            cp.listed = listed.into_iter().map(|(scope, up_to)| (scope, vec![up_to.into()])).collect();
+            let encoded = cp.encode();
+            proptest::prop_assert_eq!(encoded.decode().unwrap(), cp);
+        }
     }
 }

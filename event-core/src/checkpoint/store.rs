@@ -92,30 +92,15 @@ pub trait CheckpointStore: Send + Sync {
 
     /// Saves a checkpoint, replacing the previous one atomically.
     ///
-    /// # Errors
-    ///
-    /// [`CheckpointError`] when it could not be written; the previous checkpoint stays intact.
-    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError>;
-
-    /// Saves a checkpoint handed over as its JSON, replacing the previous one atomically. The
-    /// pipeline saves this way ([`Ledger::encoded_snapshot`](super::Ledger::encoded_snapshot)).
-    ///
-    /// The default parses it and calls [`save`](Self::save). A store that keeps the JSON as it
-    /// is should write the text directly: a checkpoint taken during a list of a large cluster
-    /// is megabytes, and parsing it back holds it twice.
+    /// It comes as its JSON, written straight from the pipeline's state; a store that keeps
+    /// text writes its [bytes](EncodedCheckpoint::as_bytes) as they are, one that wants the fields
+    /// [`decode`](EncodedCheckpoint::decode)s it. [`Checkpoint::encode`] makes one from a
+    /// [`Checkpoint`].
     ///
     /// # Errors
     ///
     /// [`CheckpointError`] when it could not be written; the previous checkpoint stays intact.
-    async fn save_encoded(&self, encoded: EncodedCheckpoint) -> Result<(), CheckpointError> {
-        let checkpoint = encoded
-            .decode()
-            .map_err(|source| CheckpointError::Corrupt {
-                path: PathBuf::from("(a snapshot encoded by the ledger)"),
-                source,
-            })?;
-        self.save(&checkpoint).await
-    }
+    async fn save(&self, checkpoint: EncodedCheckpoint) -> Result<(), CheckpointError>;
 }
 
 /// A checkpoint in one JSON file, replaced atomically: write a temp file beside it, fsync it,
@@ -199,16 +184,8 @@ impl CheckpointStore for FileCheckpointStore {
         parse(&path, &bytes).map(Some)
     }
 
-    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
-        let bytes = serde_json::to_vec(checkpoint).map_err(|source| CheckpointError::Corrupt {
-            path: self.path.clone(),
-            source,
-        })?;
-        self.write(bytes).await
-    }
-
-    async fn save_encoded(&self, encoded: EncodedCheckpoint) -> Result<(), CheckpointError> {
-        self.write(encoded.into_bytes()).await
+    async fn save(&self, checkpoint: EncodedCheckpoint) -> Result<(), CheckpointError> {
+        self.write(checkpoint.into_bytes()).await
     }
 }
 
@@ -307,7 +284,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileCheckpointStore::new(dir.path().join("cp.json"));
         let cp = sample();
-        store.save(&cp).await.unwrap();
+        store.save(cp.encode()).await.unwrap();
         assert_eq!(store.load().await.unwrap(), Some(cp));
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -321,33 +298,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileCheckpointStore::new(dir.path().join("cp.json"));
         let cp = sample();
-        let encoded = EncodedCheckpoint::encode(&cp).unwrap();
+        let encoded = cp.encode();
         let text = encoded.as_bytes().to_vec();
-        store.save_encoded(encoded).await.unwrap();
+        store.save(encoded).await.unwrap();
         assert_eq!(std::fs::read(store.path()).unwrap(), text);
         assert_eq!(store.load().await.unwrap(), Some(cp));
-    }
-
-    #[tokio::test]
-    async fn the_default_save_encoded_hands_the_parsed_checkpoint_to_save() {
-        struct Parsed(std::sync::Mutex<Option<Checkpoint>>);
-        #[async_trait]
-        impl CheckpointStore for Parsed {
-            async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
-                Ok(None)
-            }
-            async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
-                *self.0.lock().unwrap() = Some(checkpoint.clone());
-                Ok(())
-            }
-        }
-        let store = Parsed(std::sync::Mutex::new(None));
-        let cp = sample();
-        store
-            .save_encoded(EncodedCheckpoint::encode(&cp).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(store.0.lock().unwrap().take(), Some(cp));
     }
 
     #[tokio::test]
@@ -380,12 +335,12 @@ mod tests {
         let path = dir.path().join("cp.json");
         let store = FileCheckpointStore::new(&path);
         let cp = sample();
-        store.save(&cp).await.unwrap();
+        store.save(cp.encode()).await.unwrap();
         // A directory where the temp file should go makes the write fail.
         std::fs::create_dir(dir.path().join("cp.json.tmp")).unwrap();
         let mut newer = cp.clone();
         newer.resume.insert("events@*".into(), 99);
-        assert!(store.save(&newer).await.is_err());
+        assert!(store.save(newer.encode()).await.is_err());
         assert_eq!(store.load().await.unwrap(), Some(cp));
     }
 }

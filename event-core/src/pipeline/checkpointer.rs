@@ -61,16 +61,9 @@ impl Checkpointer {
         let _one_at_a_time = self.saving.lock().await;
         // Written straight from the ledger: a snapshot taken during a large list holds every
         // listed event, and a copy of it beside its text would double the peak.
-        let encoded = match self.ledger.encoded_snapshot() {
-            Ok(encoded) => encoded,
-            Err(error) => {
-                self.metrics.add_checkpoint_errors(1);
-                tracing::error!(%error, "checkpoint could not be encoded; will retry");
-                return false;
-            }
-        };
+        let encoded = self.ledger.encoded_snapshot();
         let (saved_at, events) = (encoded.saved_at(), encoded.events());
-        match self.store.save_encoded(encoded).await {
+        match self.store.save(encoded).await {
             Ok(()) => {
                 self.metrics.checkpoint_saved(saved_at.as_second());
                 self.health.checkpoint_saved();

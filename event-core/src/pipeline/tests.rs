@@ -6,7 +6,9 @@ use futures::{StreamExt, stream};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::checkpoint::{Checkpoint, CheckpointError, Ledger, LedgerConfig, Phase};
+use crate::checkpoint::{
+    Checkpoint, CheckpointError, EncodedCheckpoint, Ledger, LedgerConfig, Phase,
+};
 use crate::testing::{MemorySink, Scripted, sample_event};
 
 type Item = Result<Tracked, std::convert::Infallible>;
@@ -31,8 +33,8 @@ impl CheckpointStore for MemoryStore {
     async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
         Ok(self.0.lock().unwrap().clone())
     }
-    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
-        *self.0.lock().unwrap() = Some(checkpoint.clone());
+    async fn save(&self, checkpoint: EncodedCheckpoint) -> Result<(), CheckpointError> {
+        *self.0.lock().unwrap() = Some(checkpoint.decode().unwrap());
         Ok(())
     }
 }
@@ -381,7 +383,7 @@ impl CheckpointStore for HungStore {
     async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
         Ok(None)
     }
-    async fn save(&self, _checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+    async fn save(&self, _checkpoint: EncodedCheckpoint) -> Result<(), CheckpointError> {
         std::future::pending().await
     }
 }
