@@ -52,6 +52,8 @@
 
 mod ahead;
 mod answered;
+mod config;
+mod error;
 mod event_object;
 mod kind;
 mod known;
@@ -64,10 +66,12 @@ mod unmanaged;
 
 // The one-pass decode: not API, reached through `crate::internals` by the benches and tests
 // that measure and check it.
+pub use config::{ApiChoice, EventStreamConfig};
+pub use error::WatchError;
 #[doc(hidden)]
 pub use event_object::{CoreV1Event, EventsV1Event};
 pub use kind::ObjectKind;
 pub use lenient::DecodeError;
 #[doc(hidden)]
 pub use lenient::{Lenient, LenientDecode};
-pub use stream::{ApiChoice, EventStream, EventStreamConfig, WatchError};
+pub use stream::EventStream;

@@ -3,10 +3,17 @@
 //! and an exit with nothing saved.
 
 use std::io::{self, ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::CheckpointError;
-use super::store::directory_of;
+
+/// The directory a checkpoint file is saved in.
+pub(super) fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
 
 /// Creates the directory of `path` if missing, then creates, syncs and removes a probe file.
 pub(super) fn check(path: &Path) -> Result<(), CheckpointError> {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::kind::WatchedKind;
 use super::known::KnownObjects;
 use super::lenient::Lenient;
-use super::stream::{EventStreamConfig, WatchError};
+use super::{EventStreamConfig, WatchError};
 use crate::Tracked;
 use crate::checkpoint::{Ledger, Phase};
 use crate::event::Change;

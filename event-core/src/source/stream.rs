@@ -1,7 +1,4 @@
-//! The public face of a source: [`EventStream`], its config and its errors.
-//!
-//! Just over 400 lines: the config's documented fields and setters and the error enum's
-//! variants are most of it; the stream itself is a channel and the spawning of its scopes.
+//! [`EventStream`]: a channel fed by one watching task per scope.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,196 +8,18 @@ use std::time::Duration;
 use futures::Stream;
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
 use kube::Client;
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::answered::reporting_client;
 use super::event_object::{CoreV1Event, EventsV1Event};
 use super::kind::{ObjectKind, WatchedKind};
-use super::lenient::DecodeError;
 use super::scope::{Scope, Selectors};
+use super::{ApiChoice, EventStreamConfig, WatchError};
 use crate::checkpoint::Ledger;
 use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::{EventApi, NormalizeError, Tracked};
-
-/// Which Events API to watch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum ApiChoice {
-    /// `events.k8s.io/v1` when the server serves it, else `core/v1` (the default).
-    #[default]
-    Auto,
-    /// Always `events.k8s.io/v1`.
-    EventsV1,
-    /// Always the legacy `core/v1`.
-    CoreV1,
-}
-
-/// Settings of an [`EventStream`].
-///
-/// | key | default | meaning |
-/// |---|---|---|
-/// | `api` | `auto` | `auto`, `events-v1` or `core-v1` |
-/// | `namespaces` | `[]` (all) | watch only these namespaces, one watch each |
-/// | `objects` | `[]` | also export the changes of these objects: `pods`, `nodes`, `namespaces`, `services`, `persistentvolumeclaims` |
-/// | `label_selector` | none | passed to the API server, for Events only |
-/// | `field_selector` | none | passed to the API server, for Events only |
-/// | `page_size` | 500 | list page size on relists |
-/// | `watch_timeout_secs` | 290 | server-side watch timeout before a re-watch |
-/// | `buffer` | 1024 | occurrences buffered between the watches and the consumer |
-/// | `cluster` | none | set as [`Event::cluster`](crate::Event::cluster) on every occurrence |
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-#[non_exhaustive]
-pub struct EventStreamConfig {
-    /// Which Events API to watch.
-    pub api: ApiChoice,
-    /// Namespaces to watch; empty watches all.
-    pub namespaces: Vec<String>,
-    /// Kinds of objects whose changes are exported too, each watched like the Events (per
-    /// namespace when `namespaces` is set and the kind is namespaced) with its own resume
-    /// point; see [`event::change`](crate::event::change) for the records.
-    pub objects: Vec<ObjectKind>,
-    /// A label selector for the watch.
-    pub label_selector: Option<String>,
-    /// A field selector for the watch, e.g. `type=Warning`.
-    pub field_selector: Option<String>,
-    /// List page size on relists.
-    pub page_size: u32,
-    /// Server-side watch timeout in seconds.
-    pub watch_timeout_secs: u32,
-    /// Occurrences buffered between the watch tasks and the consumer.
-    pub buffer: usize,
-    /// The cluster's name, set on every occurrence at the source, so that filters, batch sizes
-    /// and every sink see the record as it is stored.
-    pub cluster: Option<String>,
-}
-
-impl Default for EventStreamConfig {
-    fn default() -> Self {
-        EventStreamConfig {
-            api: ApiChoice::Auto,
-            namespaces: Vec::new(),
-            objects: Vec::new(),
-            label_selector: None,
-            field_selector: None,
-            page_size: 500,
-            watch_timeout_secs: 290,
-            buffer: 1024,
-            cluster: None,
-        }
-    }
-}
-
-impl EventStreamConfig {
-    /// Sets [`api`](Self::api).
-    #[must_use]
-    pub fn api(mut self, api: ApiChoice) -> Self {
-        self.api = api;
-        self
-    }
-
-    /// Sets [`namespaces`](Self::namespaces).
-    #[must_use]
-    pub fn namespaces<I: IntoIterator<Item = S>, S: Into<String>>(mut self, namespaces: I) -> Self {
-        self.namespaces = namespaces.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Sets [`objects`](Self::objects).
-    ///
-    /// ```
-    /// use event_core::{EventStreamConfig, ObjectKind};
-    ///
-    /// let config = EventStreamConfig::default().objects([ObjectKind::Pods, ObjectKind::Nodes]);
-    /// assert_eq!(config.objects.len(), 2);
-    /// ```
-    #[must_use]
-    pub fn objects<I: IntoIterator<Item = ObjectKind>>(mut self, objects: I) -> Self {
-        self.objects = objects.into_iter().collect();
-        self
-    }
-
-    /// Sets [`cluster`](Self::cluster).
-    ///
-    /// ```
-    /// use event_core::EventStreamConfig;
-    ///
-    /// let config = EventStreamConfig::default().cluster("prod-eu-1");
-    /// assert_eq!(config.cluster.as_deref(), Some("prod-eu-1"));
-    /// ```
-    #[must_use]
-    pub fn cluster(mut self, name: impl Into<String>) -> Self {
-        self.cluster = Some(name.into());
-        self
-    }
-
-    /// Sets [`watch_timeout_secs`](Self::watch_timeout_secs).
-    #[must_use]
-    pub fn watch_timeout_secs(mut self, secs: u32) -> Self {
-        self.watch_timeout_secs = secs;
-        self
-    }
-
-    /// Sets [`page_size`](Self::page_size).
-    #[must_use]
-    pub fn page_size(mut self, page_size: u32) -> Self {
-        self.page_size = page_size;
-        self
-    }
-}
-
-/// What went wrong while watching. The stream keeps going after each (with backoff) unless the
-/// consumer stops; the error is yielded so it can be logged and counted.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WatchError {
-    /// Asking the API server which Events APIs it serves failed.
-    #[error(
-        "could not discover the Events APIs of the cluster: {source}; check the API server address and credentials"
-    )]
-    Discovery {
-        /// The client error.
-        #[source]
-        source: kube::Error,
-    },
-    /// The watch of one scope failed; it is retried with backoff.
-    #[error("watching {scope} failed, retrying with backoff: {source}{hint}")]
-    Watch {
-        /// The scope, e.g. `events@payments`.
-        scope: String,
-        /// What to do about it, when known (e.g. missing RBAC).
-        hint: &'static str,
-        /// The underlying error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The API server sent an object that is not a usable event; it is skipped.
-    #[error("skipped a malformed object from {scope}: {source}")]
-    Malformed {
-        /// The scope it came from.
-        scope: String,
-        /// Why it is unusable.
-        #[source]
-        source: NormalizeError,
-    },
-    /// The API server sent an object that does not decode as its kind (a time past what
-    /// k8s-openapi holds, a field of the wrong JSON type); it is skipped and counted as malformed,
-    /// and the list or watch it came in goes on.
-    #[error(
-        "skipped an object from {scope} that does not decode: {source}; it is not exported, the watch goes on"
-    )]
-    Undecodable {
-        /// The scope it came from.
-        scope: String,
-        /// The object, the field and the decoder's error.
-        #[source]
-        source: DecodeError,
-    },
-}
+use crate::{EventApi, Tracked};
 
 /// A stream of every new occurrence of Kubernetes Events, resumable from a checkpoint.
 ///
