@@ -57,7 +57,7 @@
 //! # Example
 //!
 //! ```no_run
-//! use event_core::history::HistorySource;
+//! use event_history::HistorySource;
 //! use event_core::{Event, Sink};
 //! use futures::StreamExt;
 //! use sink_file::{FileArchiveHistory, FileSink, FileSinkConfig, Rotation};

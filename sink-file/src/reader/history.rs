@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use event_core::Event;
-use event_core::history::HistorySource;
+use event_history::HistorySource;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use jiff::{SignedDuration, Timestamp};
@@ -43,7 +43,7 @@ const READ_AHEAD: usize = 1024;
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_core::history::{History, HistoryConfig, Selection, TimeRange};
+/// use event_history::{History, HistoryConfig, Selection, TimeRange};
 /// use futures::StreamExt;
 /// use sink_file::FileArchiveHistory;
 ///
@@ -98,7 +98,7 @@ impl FileArchiveHistory {
 
     /// Reads only the files that may hold events last seen within `range`; call before the
     /// first read.
-    pub fn range(mut self, range: event_core::history::TimeRange) -> Self {
+    pub fn range(mut self, range: event_history::TimeRange) -> Self {
         self.since = range.since();
         self.until = range.until();
         self.apply();
