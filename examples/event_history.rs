@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Everything but the loop is library code: the flags and outputs (`examples::history`), the
-//! readers (`sink_cloudwatch::CloudWatchHistory`, `sink_file::FileArchiveHistory`), the query
-//! (`event_history`) and the table (`event_history::Printer`). See `examples/HISTORY.md`.
+//! readers (`sink_cloudwatch::CloudWatchHistory`, `sink_file::FileArchiveHistory`, each with its
+//! crate's `history` feature), the query and the table (the `event-history` crate:
+//! `event_history::History`, `event_history::Printer`). See `examples/HISTORY.md`.
 
 use std::error::Error;
 use std::io::{IsTerminal, Write};

@@ -1,7 +1,9 @@
-//! Reading the kept history back: `kubectl get events` for any time range.
+//! Reading the kept history back: `kubectl get events` for any time range, of the events
+//! Event Keeper's sinks stored long after the API server deleted them.
 //!
-//! A sink's reader is a [`HistorySource`] (`sink_cloudwatch::CloudWatchHistory`,
-//! `sink_file::FileArchiveHistory`, or [`from_stream`] over any stream of events). A
+//! A sink's reader is a [`HistorySource`] (`sink_cloudwatch::CloudWatchHistory` and
+//! `sink_file::FileArchiveHistory`, each with its crate's `history` feature, or
+//! [`from_stream`] over any stream of events). A
 //! [`History`] reads it as a [`HistoryConfig`] says and yields, as a stream:
 //!
 //! 1. the events whose [`last_seen`](event_core::Event::last_seen) is in the [`TimeRange`], parsed
@@ -16,6 +18,12 @@
 //! 5. and, when following, what is stored from then on, polled at an interval.
 //!
 //! Memory is bounded by the windows, not by the range: a month of history streams through.
+//!
+//! [`TableWriter`] prints the events as the columns of `kubectl get events` (or `-o wide`, see
+//! [`Layout`]), sized from the first rows and never shifted, ages as kubectl writes them
+//! ([`human_age`]); [`Printer`] writes them one at a time as such a table or as JSON lines.
+//! Text from the cluster goes through the stdout sink's
+//! [`escape_control`](sink_stdout::escape_control): no control character reaches the terminal.
 //!
 //! ```
 //! use std::convert::Infallible;

@@ -1,5 +1,7 @@
 //! [`History`]: the stream of a history query — read, select, drop repeats, put in order, and
 //! poll again when following.
+//!
+//! Over 400 lines with its tests only (about 210 without): one per step of the query.
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! [`TableWriter`]: events as a table in the shape of `kubectl get events`, columns sized from
 //! the first rows and never shifted.
+//!
+//! Over 400 lines with its tests only (about 330 without): each of kubectl's column rules has one.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
