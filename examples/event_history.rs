@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Everything but the loop is library code: the flags and outputs (`examples::history`), the
-//! readers (`sink_cloudwatch::CloudWatchHistory`, `sink_file::FileArchiveHistory`), the query
-//! (`event_core::history`) and the table (`sink_stdout::Printer`). See `examples/HISTORY.md`.
+//! readers (`sink_cloudwatch::CloudWatchHistory`, `sink_file::FileArchiveHistory`, each with its
+//! crate's `history` feature), the query and the table (the `event-history` crate:
+//! `event_history::History`, `event_history::Printer`). See `examples/HISTORY.md`.
 
 use std::error::Error;
 use std::io::{IsTerminal, Write};
@@ -24,7 +25,7 @@ use std::time::Duration;
 use clap::Parser;
 use event_core::FilterConfig;
 use event_core::filter::Predicate;
-use event_core::history::{
+use event_history::{
     History, HistoryConfig, HistorySource, HistoryStats, Selection, TimeRange, parse_duration,
     parse_time,
 };

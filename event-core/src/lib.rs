@@ -59,8 +59,9 @@
 //!   `/readyz` and `/metrics`.
 //! - [`Pipeline`]: batches, fans out to sinks behind bounded queues, retries, routes refused
 //!   events to a dead letter, and acknowledges into the [`checkpoint`] only what every sink stored.
-//! - [`history`]: reading the kept events back, `kubectl get events` for any time range:
-//!   selected with the same filters, each occurrence once, oldest first, followed as it grows.
+//!
+//! Reading the kept events back, `kubectl get events` for any time range, is the
+//! `event-history` crate's.
 //!
 //! `examples/custom_sink.rs` runs a sink through a [`Pipeline`] without a cluster;
 //! `examples/quickstart.rs` shows the whole chain against a simulated cluster.
@@ -106,7 +107,6 @@ pub mod clock;
 pub mod event;
 pub mod filter;
 pub mod health;
-pub mod history;
 #[doc(hidden)]
 pub mod internals;
 mod keeper;

@@ -1,8 +1,8 @@
 //! The parts of the `event_history` binary that are more than flags and a loop: its flags
 //! ([`cli`]), its outputs ([`output`], [`timeline`]), `--related` ([`related`]) and
-//! `--cluster` ([`clusters`]). The query itself is library code: `event_core::history`, the
-//! readers `sink_cloudwatch::CloudWatchHistory` and `sink_file::FileArchiveHistory`, and
-//! `sink_stdout::Printer`.
+//! `--cluster` ([`clusters`]). The query itself is library code: the `event-history` crate
+//! (`event_history::History`, and `event_history::Printer` for the table) over the readers
+//! `sink_cloudwatch::CloudWatchHistory` and `sink_file::FileArchiveHistory`.
 
 pub mod cli;
 pub mod clusters;

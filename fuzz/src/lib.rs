@@ -11,7 +11,7 @@ use event_core::Event;
 use event_core::checkpoint::{CheckpointStore, FileCheckpointStore, Ledger, LedgerConfig};
 use event_core::internals::{CoreV1Event, EventsV1Event, Lenient};
 use kube::core::{ObjectList, WatchEvent};
-use sink_stdout::{Layout, Printer, TableWriter};
+use event_history::{Layout, Printer, TableWriter};
 
 /// One watch line (or list page) as kube-rs's client hands it to the source, read as both Events
 /// APIs: the one-pass decoders, then the occurrence it makes, written as the record sinks store.

@@ -18,8 +18,8 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 45;
 const MAX_TIMEOUT_SECS: u64 = 600;
 
-/// Settings of the [`CloudWatchSink`](crate::CloudWatchSink) (and of the client of the
-/// [`CloudWatchHistory`](crate::CloudWatchHistory), through [`history_client`](crate::history_client)).
+/// Settings of the [`CloudWatchSink`](crate::CloudWatchSink) (and, with the `history` feature,
+/// of the client of the `CloudWatchHistory`, through `history_client`).
 ///
 /// | key | default | meaning |
 /// |---|---|---|

@@ -1,5 +1,5 @@
 //! An Event Keeper [`Sink`](event_core::Sink) that ships Kubernetes events to Amazon CloudWatch
-//! Logs, and [`CloudWatchHistory`], which reads them back for a history.
+//! Logs, and (feature `history`) `CloudWatchHistory`, which reads them back for a history.
 //!
 //! Each event is one log event whose message is the [`Event`](event_core::Event) as JSON, the
 //! same record every sink stores; its CloudWatch timestamp is the event's `lastSeen`. Logs
@@ -80,6 +80,13 @@
 //! # }
 //! ```
 //!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `default-https-client` | yes | the AWS SDK's HTTPS client (rustls with aws-lc-rs), used by [`client_from_config`] and [`CloudWatchSink::connect`] |
+//! | `history` | no | `CloudWatchHistory`, `history_client` and `ReadError`: a log group read back as an [`event_history::HistorySource`](https://docs.rs/event-history), for `kubectl get events` over any time range |
+//!
 //! # Logs Insights queries
 //!
 //! Warnings by reason over the selected time range:
@@ -122,6 +129,7 @@ mod config;
 mod error;
 mod healthcheck;
 pub mod limits;
+#[cfg(feature = "history")]
 mod reader;
 mod record;
 mod rejected;
@@ -136,6 +144,7 @@ pub use config::{
     DEFAULT_SEND_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,
 };
 pub use limits::MAX_EVENT_BYTES;
+#[cfg(feature = "history")]
 pub use reader::{
     CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, ReadError, history_client,
 };

@@ -57,10 +57,8 @@
 //! # Example
 //!
 //! ```no_run
-//! use event_core::history::HistorySource;
 //! use event_core::{Event, Sink};
-//! use futures::StreamExt;
-//! use sink_file::{FileArchiveHistory, FileSink, FileSinkConfig, Rotation};
+//! use sink_file::{FileSink, FileSinkConfig, Rotation};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = FileSinkConfig::new("/var/lib/event-keeper/archive")
@@ -70,14 +68,28 @@
 //! let mut sink = FileSink::new(config.clone())?;
 //! sink.health_check().await?; // creates the directory and recovers from a crash
 //! sink.send(&[Event::new("7d3c6a2e", "1042")]).await?;
-//!
-//! let mut events = FileArchiveHistory::from_config(&config)?.read();
-//! while let Some(event) = events.next().await {
-//!     println!("{}", event?.key());
-//! }
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Reading it back on a blocking thread (or outside an async runtime); with the `history`
+//! feature, [`FileArchiveHistory`] is also a stream for `event_history::History`:
+//!
+//! ```no_run
+//! use sink_file::{FileArchiveHistory, FileSinkConfig};
+//!
+//! let config = FileSinkConfig::new("/var/lib/event-keeper/archive");
+//! for event in FileArchiveHistory::from_config(&config)?.blocking_read() {
+//!     println!("{}", event?.key());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `history` | no | [`FileArchiveHistory`] as an `event_history::HistorySource` (with `range`): read by an `event_history::History`, which selects a time range, drops repeats and follows the archive as it grows |
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

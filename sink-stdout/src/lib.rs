@@ -16,26 +16,20 @@
 //! let sink = StdoutSink::new(Format::Text);
 //! ```
 //!
-//! For reading history back, [`TableWriter`] prints events as the columns of
-//! `kubectl get events` (or `-o wide`), sized from the first rows and never shifted.
+//! The table of `kubectl get events` that a history tool prints is the `event-history` crate's;
+//! it writes text by the same rules.
 //!
-//! Text and table output never pass a control character from the cluster through to the
-//! terminal: every string goes through [`escape_control`]. JSON output is the exact record.
+//! Text output never passes a control character from the cluster through to the terminal:
+//! every string goes through [`escape_control`]. JSON output is the exact record.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod age;
 mod escape;
 mod format;
-mod printer;
 mod sink;
-mod table;
 
-pub use age::human_age;
 pub use escape::{escape_control, is_escaped};
 pub use format::{Format, write_json_line, write_text_line};
-pub use printer::Printer;
 pub use sink::{StdoutConfig, StdoutSink};
-pub use table::{DEFAULT_SIZING_ROWS, Layout, MAX_WIDTH, TableWriter};

@@ -8,9 +8,9 @@ mod harness;
 
 use std::collections::HashSet;
 
-use event_core::history::{History, HistoryConfig, HistorySource, Selection, TimeRange};
 use event_core::testing::sample_event;
 use event_core::{Event, Sink};
+use event_history::{History, HistoryConfig, HistorySource, Selection, TimeRange};
 use futures::{StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 use sink_cloudwatch::{CloudWatchHistory, ReadError};

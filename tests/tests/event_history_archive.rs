@@ -17,11 +17,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use event_core::clock::Clock;
-use event_core::history::{Selection, TimeRange};
 use event_core::{Event, FilterConfig, FilterRule, Sink};
+use event_history::{Layout, Printer, TableWriter};
+use event_history::{Selection, TimeRange};
 use history::{files, golden, golden_bytes, print, range, write_archive};
 use sink_file::{FileArchiveHistory, FileSink};
-use sink_stdout::{Layout, Printer, TableWriter};
 
 async fn archive() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -156,7 +156,7 @@ async fn ages_are_relative_to_the_instant_given() {
     let dir = archive().await;
     let now = "2026-11-24T10:30:00Z".parse().unwrap();
     let range = TimeRange::new(
-        Some(event_core::history::parse_time("40m", now).unwrap()),
+        Some(event_history::parse_time("40m", now).unwrap()),
         Some(now),
     )
     .unwrap();

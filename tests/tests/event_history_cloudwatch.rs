@@ -20,16 +20,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::history::{
-    History, HistoryConfig, HistorySource, Selection, TimeRange, parse_time,
-};
 use event_core::{Event, Sink};
+use event_history::{History, HistoryConfig, HistorySource, Selection, TimeRange, parse_time};
+use event_history::{Layout, Printer, TableWriter};
 use futures::{StreamExt, TryStreamExt};
 use history::{golden_bytes, print, range, shifted, write_archive};
 use jiff::{SignedDuration, Timestamp};
 use sink_cloudwatch::{CloudWatchHistory, ReadError};
 use sink_file::FileArchiveHistory;
-use sink_stdout::{Layout, Printer, TableWriter};
 
 /// The incident, moved to end half an hour ago, stored in `group` by the sink as the pipeline
 /// would: one sink per process, so the resend after a restart stores its repeats again.

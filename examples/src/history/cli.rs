@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser, ValueEnum};
-use event_core::history::ObjectSelector;
+use event_history::ObjectSelector;
 
 /// Show the kept Kubernetes events of any time range, like `kubectl events`.
 #[derive(Parser, Debug)]

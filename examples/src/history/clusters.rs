@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use event_core::Event;
-use event_core::history::HistorySource;
+use event_history::HistorySource;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use jiff::SignedDuration;
@@ -174,7 +174,7 @@ impl<E> Stream for MergeByTime<E> {
 mod tests {
     use std::convert::Infallible;
 
-    use event_core::history::from_stream;
+    use event_history::from_stream;
     use futures::stream;
 
     use super::*;

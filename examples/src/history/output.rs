@@ -4,8 +4,8 @@
 use std::io::IsTerminal;
 
 use event_core::Event;
+use event_history::{Layout, Printer, TableWriter};
 use jiff::Timestamp;
-use sink_stdout::{Layout, Printer, TableWriter};
 
 use super::HistoryError;
 use super::cli::{Args, Output};

@@ -19,7 +19,7 @@
 
 use event_core::Event;
 use event_core::filter::Predicate;
-use event_core::history::ObjectSelector;
+use event_history::ObjectSelector;
 
 /// The alphabet of generated name parts (k8s.io/apimachinery `util/rand`).
 const GENERATED: &str = "bcdfghjklmnpqrstvwxz2456789";

@@ -9,7 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput;
 use event_core::Event;
-use event_core::history::{HistorySource, Selection, TimeRange};
+use event_history::{HistorySource, Selection, TimeRange};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use jiff::{SignedDuration, Timestamp};
@@ -97,7 +97,7 @@ struct Cursor {
 ///
 /// ```no_run
 /// # async fn demo(client: aws_sdk_cloudwatchlogs::Client) -> Result<(), Box<dyn std::error::Error>> {
-/// use event_core::history::{History, HistoryConfig, Selection, TimeRange};
+/// use event_history::{History, HistoryConfig, Selection, TimeRange};
 /// use futures::StreamExt;
 /// use sink_cloudwatch::CloudWatchHistory;
 ///
@@ -208,7 +208,7 @@ impl CloudWatchHistory {
     /// #     aws_sdk_cloudwatchlogs::Config::builder()
     /// #         .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
     /// #         .build());
-    /// use event_core::history::Selection;
+    /// use event_history::Selection;
     /// use sink_cloudwatch::CloudWatchHistory;
     ///
     /// let selection = Selection::default().namespaces(["payments", "billing"]).types(["warning"]);

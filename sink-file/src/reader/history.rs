@@ -1,12 +1,15 @@
-//! [`FileArchiveHistory`]: the archive as a [`HistorySource`], for `kubectl get events` over any
+//! [`FileArchiveHistory`]: the archive as a `HistorySource`, for `kubectl get events` over any
 //! time range, and for following it as it grows.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use event_core::Event;
-use event_core::history::HistorySource;
+#[cfg(feature = "history")]
+use event_history::HistorySource;
+#[cfg(feature = "history")]
 use futures::StreamExt;
+#[cfg(feature = "history")]
 use futures::stream::{self, BoxStream};
 use jiff::{SignedDuration, Timestamp};
 
@@ -23,10 +26,11 @@ pub const DEFAULT_WRITE_DELAY: SignedDuration = SignedDuration::from_hours(2);
 const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 /// Events read ahead of the consumer, on the blocking thread that reads the files.
+#[cfg(feature = "history")]
 const READ_AHEAD: usize = 1024;
 
 /// Reads an archive written by [`FileSink`](crate::FileSink) as a
-/// [`HistorySource`]: the first read covers the files that may hold the range, across
+/// `event_history::HistorySource` (feature `history`): the first read covers the files that may hold the range, across
 /// rotated and gzipped files; each later read (when following) starts where the previous one
 /// stopped, in the file being written or in the files rotated in since.
 ///
@@ -42,8 +46,9 @@ const READ_AHEAD: usize = 1024;
 /// [`ReadError::List`] (and [`open`](Self::open) checks it up front).
 ///
 /// ```no_run
+/// # #[cfg(feature = "history")]
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_core::history::{History, HistoryConfig, Selection, TimeRange};
+/// use event_history::{History, HistoryConfig, Selection, TimeRange};
 /// use futures::StreamExt;
 /// use sink_file::FileArchiveHistory;
 ///
@@ -98,7 +103,8 @@ impl FileArchiveHistory {
 
     /// Reads only the files that may hold events last seen within `range`; call before the
     /// first read.
-    pub fn range(mut self, range: event_core::history::TimeRange) -> Self {
+    #[cfg(feature = "history")]
+    pub fn range(mut self, range: event_history::TimeRange) -> Self {
         self.since = range.since();
         self.until = range.until();
         self.apply();
@@ -126,7 +132,7 @@ impl FileArchiveHistory {
 
     /// One read on the calling thread, blocking: an [`Iterator`] over what the archive holds
     /// now, for code outside an async runtime or on a blocking thread. The same read as
-    /// [`HistorySource::read`], which continues after it: a later read of either kind yields
+    /// `HistorySource::read`, which continues after it: a later read of either kind yields
     /// only what was written since.
     ///
     /// ```no_run
@@ -168,6 +174,7 @@ impl FileArchiveHistory {
 
 /// Reads the queued files into `emit` until they are read or `emit` says stop, holding the
 /// position throughout: a read abandoned by its consumer stops before the next one starts.
+#[cfg(feature = "history")]
 fn read_all(tail: &Mutex<Tail>, mut emit: impl FnMut(Result<Event, ReadError>) -> bool) {
     let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
     if let Err(error) = tail.start() {
@@ -209,6 +216,7 @@ impl Iterator for BlockingRead {
     }
 }
 
+#[cfg(feature = "history")]
 impl HistorySource for FileArchiveHistory {
     type Error = ReadError;
 
@@ -226,5 +234,5 @@ impl HistorySource for FileArchiveHistory {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "history"))]
 mod tests;

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use event_core::Sink;
 use event_core::clock::Clock;
-use event_core::history::{History, HistoryConfig, HistorySource, Selection, TimeRange};
+use event_history::Printer;
+use event_history::{History, HistoryConfig, HistorySource, Selection, TimeRange};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use sink_file::{FileSink, FileSinkConfig, Rotation};
-use sink_stdout::Printer;
 
 use super::incident::Batch;
 

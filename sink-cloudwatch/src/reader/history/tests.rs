@@ -1,4 +1,4 @@
-use event_core::history::{ObjectSelector, Selection};
+use event_history::{ObjectSelector, Selection};
 
 use super::*;
 

@@ -1,8 +1,8 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use event_core::history::TimeRange;
 use event_core::testing::sample_event;
+use event_history::TimeRange;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::TryStreamExt;

@@ -86,7 +86,7 @@ impl HistoryStats {
 /// A snapshot of [`HistoryStats`]; its `Display` is a one-line progress report.
 ///
 /// ```
-/// use event_core::history::HistoryStats;
+/// use event_history::HistoryStats;
 ///
 /// let progress = HistoryStats::default().snapshot();
 /// assert_eq!(progress.to_string(), "scanned 0 events, 0 matched");

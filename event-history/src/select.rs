@@ -1,11 +1,11 @@
 //! [`Selection`]: which events a history query keeps, in the terms of `kubectl get events`,
-//! compiled into the pipeline's own [filter](crate::filter) types.
+//! compiled into the pipeline's own [filter](event_core::filter) types.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::filter::{
+use event_core::filter::{
     ConfigError, FilterConfig, FilterRule, Predicate, involved_kinds, object_names,
 };
 
@@ -67,13 +67,13 @@ pub enum SelectorError {
 /// group (`deployment.apps`); it is compared ignoring case. The name is compared exactly.
 ///
 /// ```
-/// use event_core::history::ObjectSelector;
+/// use event_history::ObjectSelector;
 ///
 /// let pod: ObjectSelector = "po/api-7d9f".parse()?;
 /// assert_eq!(pod.kind(), "pod");
 /// assert_eq!(pod.name(), "api-7d9f");
 /// assert_eq!(pod.to_string(), "pod/api-7d9f");
-/// # Ok::<(), event_core::history::SelectorError>(())
+/// # Ok::<(), event_history::SelectorError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectSelector {
@@ -127,13 +127,13 @@ impl fmt::Display for ObjectSelector {
 ///
 /// Values of one field are alternatives (`namespaces(["a", "b"])` keeps both); fields combine
 /// with *and*. [`compile`](Self::compile) builds the predicate from the same
-/// [filter](crate::filter) types the pipeline uses, so history and export agree on what a
+/// [filter](event_core::filter) types the pipeline uses, so history and export agree on what a
 /// filter means; the fields are public so that a reader can also hand the selective ones to
 /// its backend (a CloudWatch filter pattern).
 ///
 /// ```
 /// use event_core::filter::Predicate;
-/// use event_core::history::Selection;
+/// use event_history::Selection;
 /// use event_core::{Event, ObjectRef};
 ///
 /// let keep = Selection::default()
@@ -223,14 +223,13 @@ impl Selection {
     /// The flags as one include rule of a [`FilterConfig`]; `None` when no flag is set.
     pub fn rule(&self) -> Option<FilterRule> {
         let list = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
-        let rule = FilterRule {
-            namespaces: list(&self.namespaces),
-            types: list(&self.types),
-            reasons: list(&self.reasons),
-            kinds: list(&self.kinds),
-            message: self.message.clone(),
-            ..FilterRule::default()
-        };
+        // `FilterRule` is non-exhaustive outside event-core: set its public fields one by one.
+        let mut rule = FilterRule::default();
+        rule.namespaces = list(&self.namespaces);
+        rule.types = list(&self.types);
+        rule.reasons = list(&self.reasons);
+        rule.kinds = list(&self.kinds);
+        rule.message = self.message.clone();
         (rule != FilterRule::default()).then_some(rule)
     }
 
@@ -261,7 +260,7 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Event, ObjectRef};
+    use event_core::{Event, ObjectRef};
 
     fn event(namespace: &str, kind: &str, name: &str, reason: &str) -> Event {
         let mut event = Event::new("u1", "1");

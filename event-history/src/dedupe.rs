@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::{Event, OccurrenceKey};
+use event_core::{Event, OccurrenceKey};
 
 /// How long a [`DedupeWindow`] remembers a key behind the newest event, by default: the event
 /// TTL of Kubernetes (one hour; an event older than that is gone from the API, so no restart
@@ -28,7 +28,7 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 ///
 /// ```
 /// use event_core::Event;
-/// use event_core::history::DedupeWindow;
+/// use event_history::DedupeWindow;
 /// use jiff::SignedDuration;
 ///
 /// let mut seen = DedupeWindow::new(SignedDuration::from_mins(5), 1000);

@@ -22,7 +22,7 @@ use super::time::TimeRange;
 /// ```
 /// use std::time::Duration;
 ///
-/// use event_core::history::{HistoryConfig, TimeRange};
+/// use event_history::{HistoryConfig, TimeRange};
 ///
 /// let config = HistoryConfig::default()
 ///     .range(TimeRange::new(Some("2026-11-24T10:00:00Z".parse()?), None)?)

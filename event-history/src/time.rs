@@ -60,7 +60,7 @@ pub enum TimeError {
 /// repeated later with the same result.
 ///
 /// ```
-/// use event_core::history::parse_time;
+/// use event_history::parse_time;
 ///
 /// let now = "2026-11-24T12:00:00Z".parse()?;
 /// assert_eq!(parse_time("6h", now)?.to_string(), "2026-11-24T06:00:00Z");
@@ -114,13 +114,13 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
 /// or `w` (7 days), added up: `500ms`, `30s`, `5m`, `6h`, `2d`, `1w`, `1h30m`.
 ///
 /// ```
-/// use event_core::history::parse_duration;
+/// use event_history::parse_duration;
 /// use jiff::SignedDuration;
 ///
 /// assert_eq!(parse_duration("90s")?, SignedDuration::from_secs(90));
 /// assert_eq!(parse_duration("1h30m")?, SignedDuration::from_mins(90));
 /// assert_eq!(parse_duration("2d")?, SignedDuration::from_hours(48));
-/// # Ok::<(), event_core::history::TimeError>(())
+/// # Ok::<(), event_history::TimeError>(())
 /// ```
 ///
 /// # Errors
@@ -168,11 +168,11 @@ pub fn parse_duration(input: &str) -> Result<SignedDuration, TimeError> {
     Ok(SignedDuration::from_millis(total))
 }
 
-/// The span of history a query covers, by [`Event::last_seen`](crate::Event::last_seen): from
+/// The span of history a query covers, by [`Event::last_seen`](event_core::Event::last_seen): from
 /// `since` through `until`, both inclusive; an absent end is open.
 ///
 /// ```
-/// use event_core::history::TimeRange;
+/// use event_history::TimeRange;
 ///
 /// let range = TimeRange::new(
 ///     Some("2026-11-24T10:00:00Z".parse()?),

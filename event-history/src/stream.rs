@@ -1,5 +1,7 @@
 //! [`History`]: the stream of a history query — read, select, drop repeats, put in order, and
 //! poll again when following.
+//!
+//! Over 400 lines with its tests only (about 210 without): one per step of the query.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,8 +18,8 @@ use super::reorder::ReorderWindow;
 use super::source::HistorySource;
 use super::stats::HistoryStats;
 use super::time::TimeRange;
-use crate::Event;
-use crate::filter::Predicate;
+use event_core::Event;
+use event_core::filter::Predicate;
 
 /// Added to a source's overlap for the dedupe horizon: sources cut time to the millisecond
 /// (CloudWatch timestamps), `last_seen` keeps more.
@@ -40,7 +42,7 @@ const OVERLAP_SLACK: SignedDuration = SignedDuration::from_secs(1);
 ///
 /// use event_core::Event;
 /// use event_core::filter::event_types;
-/// use event_core::history::{History, HistoryConfig, from_stream};
+/// use event_history::{History, HistoryConfig, from_stream};
 /// use futures::{StreamExt, TryStreamExt, stream};
 ///
 /// let mut late = Event::new("b", "1");
@@ -215,8 +217,8 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::filter::namespaces;
-    use crate::history::from_stream;
+    use crate::from_stream;
+    use event_core::filter::namespaces;
 
     fn event(uid: &str, rv: &str, second: i64) -> Event {
         let mut event = Event::new(uid, rv);

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::Event;
+use event_core::Event;
 
 /// How many events a [`ReorderWindow`] holds at most, by default: about 20 MB of typical
 /// events.
@@ -32,7 +32,7 @@ pub const DEFAULT_LATENESS: SignedDuration = SignedDuration::from_mins(5);
 ///
 /// ```
 /// use event_core::Event;
-/// use event_core::history::ReorderWindow;
+/// use event_history::ReorderWindow;
 /// use jiff::SignedDuration;
 ///
 /// let mut window = ReorderWindow::new(100, SignedDuration::from_mins(1));

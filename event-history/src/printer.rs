@@ -13,7 +13,7 @@ use crate::table::TableWriter;
 ///
 /// ```
 /// use event_core::testing::sample_event;
-/// use sink_stdout::{Layout, Printer, TableWriter};
+/// use event_history::{Layout, Printer, TableWriter};
 ///
 /// let event = sample_event("u1", 7, "payments");
 /// let mut json = Printer::json();
@@ -75,7 +75,7 @@ impl Printer {
     /// Only if the event cannot be serialized, which the derived `Serialize` never does.
     pub fn print(&mut self, out: &mut Vec<u8>, event: &Event) -> Result<(), serde_json::Error> {
         let Some(table) = self.table.as_mut() else {
-            return crate::format::write_json_line(out, event);
+            return sink_stdout::write_json_line(out, event);
         };
         let mut text = String::new();
         if !self.header_written {

@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 ///
 /// ```
 /// use jiff::SignedDuration;
-/// use sink_stdout::human_age;
+/// use event_history::human_age;
 ///
 /// assert_eq!(human_age(SignedDuration::from_secs(90)), "90s");
 /// assert_eq!(human_age(SignedDuration::from_secs(330)), "5m30s");

@@ -4,7 +4,7 @@ use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt};
 use jiff::SignedDuration;
 
-use crate::Event;
+use event_core::Event;
 
 /// A stored history of events: a CloudWatch log group, a file archive, or anything a sink
 /// wrote, that a [`History`](super::History) reads.
@@ -55,7 +55,7 @@ impl<E> std::fmt::Debug for FromStream<E> {
 /// use std::convert::Infallible;
 ///
 /// use event_core::Event;
-/// use event_core::history::{HistorySource, from_stream};
+/// use event_history::{HistorySource, from_stream};
 /// use futures::{StreamExt, stream};
 ///
 /// let mut source = from_stream(stream::iter([Ok::<_, Infallible>(Event::new("u1", "1"))]));
