@@ -18,7 +18,7 @@ pub enum ApiChoice {
     CoreV1,
 }
 
-/// Settings of an [`EventStream`].
+/// Settings of an [`EventStream`](super::EventStream).
 ///
 /// | key | default | meaning |
 /// |---|---|---|
