@@ -40,6 +40,10 @@ use sink_stdout::escape_control;
 /// Unreadable records reported one by one before only counting them.
 const WARNINGS_SHOWN: u64 = 10;
 
+/// Output held before it is written out even though more events are ready: keeps memory flat
+/// when the source reads faster than stdout takes it.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
 /// The exit status when the query completed but skipped unreadable input (a corrupt `.gz`, a
 /// line that is not a record): what was printed may be incomplete. 1 is an error that stopped
 /// the query, 2 a bad flag (clap's).
@@ -217,6 +221,9 @@ where
             Some(Ok(event)) => {
                 view.print(&mut out, &event)?;
                 printed += 1;
+                if out.len() >= OUTPUT_BUFFER && !flush(&mut stdout, &mut out, &progress)? {
+                    return Ok(Outcome::Complete);
+                }
             }
             Some(Err(error)) if fatal(&error) => {
                 progress.stop();
