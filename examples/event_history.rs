@@ -160,7 +160,8 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     if let Some(group) = &args.log_group {
         let source = CloudWatchHistory::new(client, group)
             .range(range)
-            .select(&selection);
+            .select(&selection)
+            .concurrency(args.concurrency);
         let what = format!("log group {group}");
         return print(source, keep, config, view, &what, fatal).await;
     }
@@ -168,7 +169,8 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     for (cluster, group) in args.cluster.iter().zip(&groups) {
         let history = CloudWatchHistory::new(client.clone(), group)
             .range(range)
-            .select(&selection);
+            .select(&selection)
+            .concurrency(args.concurrency);
         let history = clusters::source(history, &args.log_group_template, cluster);
         sources.push((cluster.clone(), history));
     }
