@@ -65,7 +65,8 @@ struct Cli {
     /// writing it again.
     #[arg(long, requires = "dir")]
     reuse: bool,
-    /// More flags for each `event_history` run, e.g. `--cloudwatch-concurrency=1`.
+    /// More flags for each `event_history` run, e.g. `--extra=--concurrency=1` with
+    /// `--records 0` (the archive takes no --concurrency).
     #[arg(long, allow_hyphen_values = true)]
     extra: Vec<String>,
 }
