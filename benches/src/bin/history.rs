@@ -26,6 +26,9 @@
 //!    checked as for the archive.
 //!
 //! The binary is `examples/event_history` beside this one, or `$BENCH_EVENT_HISTORY`.
+//!
+//! One file past 400 lines: both parts share the occurrences, the run of the binary and the
+//! check of its output.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
