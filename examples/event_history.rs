@@ -41,6 +41,10 @@ use sink_stdout::escape_control;
 /// Unreadable records reported one by one before only counting them.
 const WARNINGS_SHOWN: u64 = 10;
 
+/// Output held before it is written out even though more events are ready: keeps memory flat
+/// when the source reads faster than stdout takes it.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
 /// The exit status when the query completed but skipped unreadable input (a corrupt `.gz`, a
 /// line that is not a record): what was printed may be incomplete. 1 is an error that stopped
 /// the query, 2 a bad flag (clap's).
@@ -157,7 +161,8 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     if let Some(group) = &args.log_group {
         let source = CloudWatchHistory::new(client, group)
             .range(range)
-            .select(&selection);
+            .select(&selection)
+            .concurrency(args.concurrency);
         let what = format!("log group {group}");
         return print(source, keep, config, view, &what, fatal).await;
     }
@@ -165,7 +170,8 @@ async fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     for (cluster, group) in args.cluster.iter().zip(&groups) {
         let history = CloudWatchHistory::new(client.clone(), group)
             .range(range)
-            .select(&selection);
+            .select(&selection)
+            .concurrency(args.concurrency);
         let history = clusters::source(history, &args.log_group_template, cluster);
         sources.push((cluster.clone(), history));
     }
@@ -218,6 +224,9 @@ where
             Some(Ok(event)) => {
                 view.print(&mut out, &event)?;
                 printed += 1;
+                if out.len() >= OUTPUT_BUFFER && !flush(&mut stdout, &mut out, &progress)? {
+                    return Ok(Outcome::Complete);
+                }
             }
             Some(Err(error)) if fatal(&error) => {
                 progress.stop();

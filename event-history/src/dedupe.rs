@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use foldhash::fast::RandomState;
+
 use jiff::{SignedDuration, Timestamp};
 
 use event_core::{Event, OccurrenceKey};
@@ -44,7 +46,9 @@ pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 pub struct DedupeWindow {
     horizon: SignedDuration,
     max_keys: usize,
-    keys: HashSet<OccurrenceKey>,
+    /// Hashed with foldhash (seeded per window), as the ledger's maps: a lookup for every
+    /// event read.
+    keys: HashSet<OccurrenceKey, RandomState>,
     by_time: BTreeMap<Timestamp, Vec<OccurrenceKey>>,
     newest: Option<Timestamp>,
     repeats: u64,
@@ -57,7 +61,7 @@ impl DedupeWindow {
         DedupeWindow {
             horizon: horizon.max(SignedDuration::ZERO),
             max_keys: max_keys.max(1),
-            keys: HashSet::new(),
+            keys: HashSet::default(),
             by_time: BTreeMap::new(),
             newest: None,
             repeats: 0,
@@ -100,12 +104,14 @@ impl DedupeWindow {
             let cutoff = newest
                 .saturating_sub(self.horizon)
                 .unwrap_or(Timestamp::MIN);
-            let kept = self.by_time.split_off(&cutoff);
-            for key in std::mem::replace(&mut self.by_time, kept)
-                .into_values()
-                .flatten()
-            {
-                self.keys.remove(&key);
+            // Oldest first, and only what is past the horizon: usually nothing.
+            while let Some(oldest) = self.by_time.first_entry() {
+                if *oldest.key() >= cutoff {
+                    break;
+                }
+                for key in oldest.remove() {
+                    self.keys.remove(&key);
+                }
             }
         }
         while self.keys.len() > self.max_keys {

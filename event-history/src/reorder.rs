@@ -63,7 +63,9 @@ pub struct ReorderWindow {
 struct Held {
     at: Timestamp,
     arrival: u64,
-    event: Event,
+    /// Boxed: the heap moves an entry at every level it sifts through, and an event is
+    /// hundreds of bytes.
+    event: Box<Event>,
 }
 
 impl Held {
@@ -121,7 +123,7 @@ impl ReorderWindow {
         self.held.push(Reverse(Held {
             at,
             arrival: self.arrivals,
-            event,
+            event: Box::new(event),
         }));
     }
 
@@ -146,7 +148,7 @@ impl ReorderWindow {
         } else {
             self.last_released = Some(held.at);
         }
-        Some(held.event)
+        Some(*held.event)
     }
 
     /// How many events the window holds.

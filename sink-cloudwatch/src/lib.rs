@@ -146,7 +146,8 @@ pub use config::{
 pub use limits::MAX_EVENT_BYTES;
 #[cfg(feature = "history")]
 pub use reader::{
-    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, ReadError, history_client,
+    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, DEFAULT_READ_CONCURRENCY, MAX_FILTER_PATTERN_CHARS,
+    ReadError, history_client,
 };
 pub use record::Truncation;
 pub use sink::{CloudWatchSink, SINK_NAME};

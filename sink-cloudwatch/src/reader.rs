@@ -6,9 +6,11 @@ use event_core::BoxError;
 use crate::error::{Failure, FailureKind};
 
 mod history;
+mod slices;
 
 pub use history::{
-    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, MAX_FILTER_PATTERN_CHARS, history_client,
+    CloudWatchHistory, DEFAULT_FOLLOW_OVERLAP, DEFAULT_READ_CONCURRENCY, MAX_FILTER_PATTERN_CHARS,
+    history_client,
 };
 
 /// Why events could not be read back.

@@ -158,3 +158,64 @@ async fn a_record_that_is_not_an_event_is_reported_and_reading_goes_on() {
     assert!(matches!(errors[0], ReadError::Parse { log_stream, .. } if log_stream == "other"));
     assert_eq!(items.len(), sent.len() + 1);
 }
+
+/// 600 events over six hours in two log streams, some sharing a millisecond, read over a range
+/// long enough to be cut into time slices (five minutes at least, four per request in flight):
+/// the sliced read yields what one chain of pages yields, in the same order, across the slice
+/// boundaries and with chains of pages inside the slices; and it asked for each slice.
+#[tokio::test]
+async fn a_long_range_read_in_time_slices_yields_what_one_chain_of_pages_does() {
+    let env = harness::env().await;
+    let group = "/ek-test/history-source-slices";
+    let start = Timestamp::now() - SignedDuration::from_hours(7);
+    let sent: Vec<Event> = (0..600)
+        .map(|i| {
+            let namespace = if i % 3 == 0 { "payments" } else { "billing" };
+            let mut e = sample_event(&format!("s-{i}"), 1000 + i, namespace);
+            // Every fifth shares the millisecond of the one before.
+            let step = if i % 5 == 4 { i - 1 } else { i };
+            e.last_seen = start + SignedDuration::from_secs(36 * step as i64);
+            e
+        })
+        .collect();
+    env.sink(group).send(&sent).await.unwrap();
+    let range = TimeRange::new(Some(start - SignedDuration::from_mins(1)), None).unwrap();
+    let history = |concurrency: usize, page: u16| {
+        let source = CloudWatchHistory::new(env.via_proxy.clone(), group)
+            .range(range)
+            .page_size(page)
+            .concurrency(concurrency);
+        History::new(
+            source,
+            Selection::default().compile().unwrap(),
+            HistoryConfig::default().range(range),
+        )
+    };
+    let calls = || env.proxy.stats().calls("FilterLogEvents");
+    let keys =
+        |events: &[Event]| -> Vec<String> { events.iter().map(|e| e.key().to_string()).collect() };
+
+    let before = calls();
+    let one: Vec<Event> = history(1, 1000).try_collect().await.unwrap();
+    assert_eq!(calls() - before, 1, "one chain, one page");
+    assert_eq!(one.len(), 600);
+    assert_eq!(uids(&one), uids(&sent));
+    assert!(one.windows(2).all(|w| w[0].last_seen <= w[1].last_seen));
+
+    let before = calls();
+    let sliced: Vec<Event> = history(4, 1000).try_collect().await.unwrap();
+    assert_eq!(
+        calls() - before,
+        16,
+        "four slices per request in flight, one page each"
+    );
+    assert_eq!(keys(&sliced), keys(&one));
+
+    let before = calls();
+    let paged: Vec<Event> = history(3, 10).try_collect().await.unwrap();
+    assert!(
+        calls() - before >= 60,
+        "600 events in pages of 10, in slices"
+    );
+    assert_eq!(keys(&paged), keys(&one));
+}

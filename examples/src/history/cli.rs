@@ -28,6 +28,10 @@ pub struct Args {
     /// Endpoint instead of AWS's, e.g. http://localhost:4566.
     #[arg(long, conflicts_with = "dir")]
     pub endpoint_url: Option<String>,
+    /// FilterLogEvents requests in flight at once per log group, each reading a time slice of
+    /// a long range (1: one chain of pages).
+    #[arg(long, default_value_t = sink_cloudwatch::DEFAULT_READ_CONCURRENCY, value_parser = concurrency, conflicts_with = "dir")]
+    pub concurrency: usize,
     /// Directory of the rolling file archive (instead of CloudWatch).
     #[arg(long, conflicts_with = "log_group")]
     pub dir: Option<PathBuf>,
@@ -102,6 +106,16 @@ fn event_type(value: &str) -> Result<String, String> {
         .find(|t| t.eq_ignore_ascii_case(value.trim()))
         .map(str::to_owned)
         .ok_or_else(|| "use Normal or Warning".to_owned())
+}
+
+/// Requests in flight: 1 to 64.
+fn concurrency(value: &str) -> Result<usize, String> {
+    value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=64).contains(n))
+        .ok_or_else(|| "use a number of requests from 1 to 64".to_owned())
 }
 
 impl Args {
@@ -184,6 +198,8 @@ mod tests {
             &["--dir", "a", "--related"],
             &["--log-group", "g", "--cluster", "prod"],
             &["--dir", "a", "--cluster", "prod"],
+            &["--log-group", "g", "--concurrency", "0"],
+            &["--dir", "a", "--concurrency", "2"],
             &["--since", "1h"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");

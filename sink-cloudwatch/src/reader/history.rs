@@ -15,6 +15,7 @@ use futures::stream::{self, BoxStream};
 use jiff::{SignedDuration, Timestamp};
 
 use super::ReadError;
+use super::slices::{self, Page, Slice};
 use crate::client::client_from_config;
 use crate::config::{CloudWatchSinkConfig, ConfigError};
 use crate::error::{Failure, Operation, classify};
@@ -26,6 +27,11 @@ pub const DEFAULT_FOLLOW_OVERLAP: SignedDuration = SignedDuration::from_mins(2);
 
 /// The longest filter pattern FilterLogEvents accepts (`filterPattern`, 1,024 characters).
 pub const MAX_FILTER_PATTERN_CHARS: usize = 1024;
+
+/// FilterLogEvents requests in flight at once in a read of a long range, by default: under
+/// the service's default quota of 5 per second per account and region, with room for a
+/// second reader.
+pub const DEFAULT_READ_CONCURRENCY: usize = 4;
 
 /// Attempts per FilterLogEvents call: reads are safe to repeat, and a long scan meets
 /// throttling (FilterLogEvents has a low per-account rate).
@@ -79,9 +85,13 @@ struct Cursor {
 /// The first read covers the range; each later one (when following) starts
 /// [`follow_overlap`](Self::follow_overlap) before the newest event read so far, for events
 /// that became searchable late; the history drops what it reads twice. Each read pages through
-/// FilterLogEvents, one page (at most 10,000 events) in memory at a time, asking CloudWatch to
-/// interleave the streams by time (the service has done so since 2019; local endpoints such as
-/// moto do only when asked).
+/// FilterLogEvents asking CloudWatch to interleave the streams by time (the service has done
+/// so since 2019; local endpoints such as moto do only when asked). A read of more than ten
+/// minutes is cut into time slices, each paged through with its own `nextToken`, and up to
+/// [`concurrency`](Self::concurrency) slices (default [`DEFAULT_READ_CONCURRENCY`]) are read at
+/// once, each at most a page (10,000 events) ahead; the slices are yielded oldest first, so the
+/// events come in the order of one read. Each request has the client's retries (throttling
+/// included, see [`history_client`]).
 ///
 /// [`select`](Self::select) turns the exact-match fields of a [`Selection`] — namespaces,
 /// types, reasons and the object's name — into a filter pattern such as
@@ -122,6 +132,7 @@ pub struct CloudWatchHistory {
     until: Option<i64>,
     terms: Vec<Term>,
     page_size: Option<i32>,
+    concurrency: usize,
     overlap: SignedDuration,
     clock: Clock,
     cursor: Arc<Mutex<Cursor>>,
@@ -137,6 +148,7 @@ impl CloudWatchHistory {
             until: None,
             terms: Vec::new(),
             page_size: None,
+            concurrency: DEFAULT_READ_CONCURRENCY,
             overlap: DEFAULT_FOLLOW_OVERLAP,
             clock: Clock::system(),
             cursor: Arc::default(),
@@ -168,6 +180,13 @@ impl CloudWatchHistory {
     /// Asks for at most `events` per page (1 to 10,000; CloudWatch's default is 10,000).
     pub fn page_size(mut self, events: u16) -> Self {
         self.page_size = Some(i32::from(events.clamp(1, 10_000)));
+        self
+    }
+
+    /// Reads up to `requests` time slices of a long range at once (at least 1; default
+    /// [`DEFAULT_READ_CONCURRENCY`]); 1 reads the range with one chain of pages.
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.concurrency = requests.max(1);
         self
     }
 
@@ -255,11 +274,15 @@ fn canonical_type(value: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// One read in progress.
+/// One read in progress, or one slice of it.
+#[derive(Clone)]
 struct Read {
     source: CloudWatchHistory,
     pattern: Option<String>,
+    /// Where the read starts.
     since: Option<i64>,
+    /// The part of it this chain of pages covers.
+    slice: Slice,
     started: i64,
     token: Option<String>,
     first: bool,
@@ -269,14 +292,29 @@ impl HistorySource for CloudWatchHistory {
     type Error = ReadError;
 
     fn read(&mut self) -> BoxStream<'static, Result<Event, ReadError>> {
+        let since = self.start();
+        let started = self.clock.now().as_millisecond();
         let read = Read {
             pattern: self.filter_pattern(),
-            since: self.start(),
-            started: self.clock.now().as_millisecond(),
+            since,
+            slice: Slice {
+                start: since,
+                end: self.until,
+            },
+            started,
             source: self.clone(),
             token: None,
             first: true,
         };
+        let cut = slices::slices(since, self.until, started, self.concurrency);
+        if cut.len() > 1 && tokio::runtime::Handle::try_current().is_ok() {
+            tracing::debug!(group = %self.group, slices = cut.len(), concurrency = self.concurrency, "reading time slices at once");
+            let fetch = {
+                let read = read.clone();
+                move |slice, pages| read.clone().into_slice(slice).send_pages(pages)
+            };
+            return slices::read(cut, self.concurrency, fetch, move || read.finish());
+        }
         stream::unfold(Some(read), |read| async move {
             let mut read = read?;
             if !read.first && read.token.is_none() {
@@ -307,6 +345,30 @@ impl HistorySource for CloudWatchHistory {
 }
 
 impl Read {
+    fn into_slice(mut self, slice: Slice) -> Self {
+        self.slice = slice;
+        self
+    }
+
+    /// Pages through this read's slice, sending each page's events, until the last page, a
+    /// failure (sent too), or `pages` is closed.
+    async fn send_pages(mut self, pages: tokio::sync::mpsc::Sender<Page>) {
+        loop {
+            let page = match self.page().await {
+                Ok(page) => page,
+                Err(failure) => {
+                    let error = ReadError::from_failure(&self.source.group, failure);
+                    let _ = pages.send(Err(error)).await;
+                    return;
+                }
+            };
+            self.token = page.next_token().map(str::to_owned);
+            if pages.send(Ok(self.parse(&page))).await.is_err() || self.token.is_none() {
+                return;
+            }
+        }
+    }
+
     async fn page(&self) -> Result<FilterLogEventsOutput, Failure> {
         let source = &self.source;
         // AWS ignores the flag and always interleaves; moto reads stream after stream without it.
@@ -316,8 +378,8 @@ impl Read {
             .filter_log_events()
             .log_group_name(&source.group)
             .interleaved(true)
-            .set_start_time(self.since)
-            .set_end_time(source.until)
+            .set_start_time(self.slice.start)
+            .set_end_time(self.slice.end)
             .set_filter_pattern(self.pattern.clone())
             .set_limit(source.page_size)
             .set_next_token(self.token.clone());

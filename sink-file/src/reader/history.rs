@@ -29,6 +29,10 @@ const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 #[cfg(feature = "history")]
 const READ_AHEAD: usize = 1024;
 
+/// Events handed from the reading thread to the consumer at once: one wake-up per chunk, not
+/// per event.
+const CHUNK: usize = 64;
+
 /// Reads an archive written by [`FileSink`](crate::FileSink) as a
 /// `event_history::HistorySource` (feature `history`): the first read covers the files that may hold the range, across
 /// rotated and gzipped files; each later read (when following) starts where the previous one
@@ -225,11 +229,25 @@ impl HistorySource for FileArchiveHistory {
             return stream::iter(self.blocking_read()).boxed();
         };
         let tail = Arc::clone(&self.tail);
-        let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
-        runtime.spawn_blocking(move || read_all(&tail, |item| tx.blocking_send(item).is_ok()));
+        let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD / CHUNK);
+        runtime.spawn_blocking(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            read_all(&tail, |item| {
+                chunk.push(item);
+                chunk.len() < CHUNK
+                    || tx
+                        .blocking_send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        .is_ok()
+            });
+            if !chunk.is_empty() {
+                // The consumer may be gone: then there is no one to tell.
+                let _ = tx.blocking_send(chunk);
+            }
+        });
         stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
+            rx.recv().await.map(|chunk| (stream::iter(chunk), rx))
         })
+        .flatten()
         .boxed()
     }
 }

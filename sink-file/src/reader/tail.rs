@@ -47,6 +47,8 @@ pub(crate) struct Tail {
     next_file: usize,
     current: Option<OpenFile>,
     torn: u64,
+    /// The line being read, kept between lines for its capacity.
+    line: Vec<u8>,
 }
 
 impl Tail {
@@ -62,6 +64,7 @@ impl Tail {
             next_file: 0,
             current: None,
             torn: 0,
+            line: Vec::new(),
         }
     }
 
@@ -128,7 +131,6 @@ impl Tail {
 
     /// The next event of the files queued by [`start`](Self::start); `None` when they are read.
     pub(crate) fn next_event(&mut self) -> Option<Result<Event, ReadError>> {
-        let mut line = Vec::new();
         loop {
             let Some(file) = self.current.as_mut() else {
                 match self.open_next()? {
@@ -137,11 +139,11 @@ impl Tail {
                 }
                 continue;
             };
-            line.clear();
+            self.line.clear();
             let newest = self.next_file == self.queue.len();
-            match file.reader.read_until(b'\n', &mut line) {
+            match file.reader.read_until(b'\n', &mut self.line) {
                 Ok(0) => self.current = None,
-                Ok(_) if line.last() != Some(&b'\n') => {
+                Ok(_) if self.line.last() != Some(&b'\n') => {
                     if !newest {
                         tracing::debug!(sink = "file", path = %file.path.display(), line = file.line + 1, "skipped a torn last line");
                         self.torn += 1;
@@ -154,15 +156,18 @@ impl Tail {
                         at.lines += 1;
                         at.bytes += read as u64;
                     }
-                    if line.trim_ascii().is_empty() {
+                    if self.line.trim_ascii().is_empty() {
                         continue;
                     }
-                    return Some(serde_json::from_slice(&line).map_err(|source| {
-                        ReadError::Parse {
-                            path: file.path.clone(),
-                            line: file.line,
-                            source,
-                        }
+                    // One check of the whole line's UTF-8, not one per string of it.
+                    let parsed = match std::str::from_utf8(&self.line) {
+                        Ok(text) => serde_json::from_str(text),
+                        Err(_) => serde_json::from_slice(&self.line),
+                    };
+                    return Some(parsed.map_err(|source| ReadError::Parse {
+                        path: file.path.clone(),
+                        line: file.line,
+                        source,
                     }));
                 }
                 Err(source) => {

@@ -87,6 +87,10 @@ fn the_first_read_starts_at_the_range_and_later_ones_the_overlap_before_the_newe
     let read = Read {
         pattern: None,
         since: source.start(),
+        slice: Slice {
+            start: source.start(),
+            end: None,
+        },
         started: ms("2026-11-24T12:00:00Z"),
         source: source.clone(),
         token: None,
@@ -104,6 +108,10 @@ fn a_read_that_found_nothing_moves_the_start_to_the_overlap_before_it_began() {
     let read = Read {
         pattern: None,
         since: source.start(),
+        slice: Slice {
+            start: source.start(),
+            end: None,
+        },
         started: ms("2026-11-24T12:00:00Z"),
         source: source.clone(),
         token: None,
@@ -120,6 +128,10 @@ fn the_start_never_moves_back_or_before_the_range() {
     let read = Read {
         pattern: None,
         since: source.start(),
+        slice: Slice {
+            start: source.start(),
+            end: None,
+        },
         started: ms("2026-11-24T12:00:00Z"),
         source: source.clone(),
         token: None,
