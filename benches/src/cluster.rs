@@ -53,6 +53,10 @@ pub async fn loaded(n: usize, group: Group, config: SimConfig) -> Result<Loaded,
     })
 }
 
+/// Events replicated and parsed at a time while loading: a million at once would hold
+/// gigabytes of fixture copies beside the server.
+const LOAD_SLICE: usize = 10_000;
+
 /// Loads `n` more replicated events of `group` into `cluster`, copies `from..from + n`.
 ///
 /// # Errors
@@ -64,16 +68,23 @@ pub fn load(
     from: usize,
     n: usize,
 ) -> Result<Vec<EventRef>, LoadError> {
-    let lines = replicate_range(group, from..from + n);
-    let objects = objects(&lines).map_err(|e| LoadError::Fixture(e.to_string()))?;
-    objects
-        .into_iter()
-        .map(|object| {
-            cluster
-                .try_insert_raw_event(object)
-                .map_err(|e: SimError| LoadError::Fixture(e.to_string()))
-        })
-        .collect()
+    let mut events = Vec::with_capacity(n);
+    let end = from + n;
+    let mut start = from;
+    while start < end {
+        let stop = end.min(start + LOAD_SLICE);
+        let lines = replicate_range(group, start..stop);
+        let objects = objects(&lines).map_err(|e| LoadError::Fixture(e.to_string()))?;
+        for object in objects {
+            events.push(
+                cluster
+                    .try_insert_raw_event(object)
+                    .map_err(|e: SimError| LoadError::Fixture(e.to_string()))?,
+            );
+        }
+        start = stop;
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

@@ -43,6 +43,9 @@ pub enum Output {
     Stdout(PathBuf),
     /// A `file` sink writing its archive into this directory, fsync after every batch.
     Archive(PathBuf),
+    /// A `cloudwatch` sink to this endpoint (e.g. testkit's strict proxy in front of moto), one
+    /// log stream per namespace, with the exporter's default batching.
+    CloudWatch(String),
 }
 
 /// What a run of the exporter is configured with.
@@ -102,6 +105,9 @@ impl Run {
                 "  - type: file\n    directory: {}\n    fsync: every-batch\n",
                 dir.display()
             ),
+            Output::CloudWatch(endpoint) => format!(
+                "  - type: cloudwatch\n    log_group: /event-keeper/bench\n    log_stream: \"{{namespace}}\"\n    region: us-east-1\n    endpoint_url: {endpoint}\n"
+            ),
         };
         format!(
             "cluster: bench\ncheckpoint:\n  store: file\n  path: {}\n  interval_secs: {}\nsinks:\n{sink}server:\n  listen: {listen}\nlog:\n  format: text\n  level: warn\n",
@@ -128,7 +134,7 @@ impl Run {
                     .open(path)
                     .map_err(process("open the output of"))?,
             ),
-            Output::Archive(_) => Stdio::null(),
+            Output::Archive(_) | Output::CloudWatch(_) => Stdio::null(),
         };
         let started = Instant::now();
         let child = Command::new(binary)

@@ -4,13 +4,18 @@
 //! ```sh
 //! cargo build --release -p examples --example eks_to_cloudwatch
 //! cargo run --release -p benches --bin exporter_memory
+//! cargo run --release -p benches --bin exporter_memory -- --sink cloudwatch  # needs moto
 //! ```
 //!
 //! The exporter runs as a child process with a file checkpoint and one sink (`stdout` into
-//! `/dev/null` by default, `--sink file` for a rolling archive synced after every batch). Its
-//! RSS is sampled every 100 ms from `/proc`: through the initial list of every live event, then
-//! while `--rate` new events per second are created for `--steady-secs`. Steady is the median
-//! and the maximum over the second half of that phase; peak is the kernel's high-water mark.
+//! `/dev/null` by default, `--sink file` for a rolling archive synced after every batch,
+//! `--sink cloudwatch` for CloudWatch Logs through testkit's strict proxy to a moto server the
+//! bench starts). Its RSS is sampled every 100 ms from `/proc`: through the initial list of
+//! every live event, then while `--rate` new events per second are created for
+//! `--steady-secs`. Steady is the median and the maximum over the second half of that phase;
+//! peak is the kernel's high-water mark. The exporter's CPU time (user + system, from
+//! `/proc/PID/stat`) when the sink has acknowledged the last listed event gives the events per
+//! CPU-second of the whole path: start, list, decode, checkpoint, sink.
 
 use std::time::{Duration, Instant};
 
@@ -18,10 +23,12 @@ use benches::cluster;
 use benches::exporter::{Output, Run, binary};
 use benches::fixtures::Group;
 use benches::machine::Machine;
-use benches::process::{Pid, Sampler, memory};
+use benches::process::{Pid, Sampler, cpu_seconds, memory};
 use benches::stats::{median, mib, thousands};
 use clap::{Parser, ValueEnum};
 use testkit::SimConfig;
+use testkit::cloudwatch::StrictProxy;
+use testkit::moto::Moto;
 
 #[derive(Parser, Debug)]
 #[command(about = "RSS of eks_to_cloudwatch with many live events and a steady stream")]
@@ -56,11 +63,15 @@ enum SinkArg {
     Stdout,
     /// `file` into a temporary directory, fsync every batch.
     File,
+    /// `cloudwatch` through the strict proxy to moto.
+    Cloudwatch,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main(flavor = "current_thread")]
+// Two workers: with `--sink cloudwatch` the proxy in this process forwards every batch while the
+// simulated API server serves the list.
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     let cli = Cli::parse();
     println!("machine: {}", Machine::detect());
@@ -70,13 +81,23 @@ async fn main() -> Result<(), BoxError> {
     let kubeconfig = dir.path().join("kubeconfig");
     loaded.cluster.write_kubeconfig(&kubeconfig)?;
     let checkpoint = dir.path().join("checkpoint.json");
+    // Kept until the end: the proxy and moto stop when dropped.
+    let mut cloudwatch: Option<(Moto, StrictProxy)> = None;
     let output = match cli.sink {
         SinkArg::Stdout => Output::Stdout("/dev/null".into()),
         SinkArg::File => Output::Archive(dir.path().join("archive")),
+        SinkArg::Cloudwatch => {
+            let moto = Moto::start().await?;
+            let proxy = StrictProxy::start(&moto.endpoint()).await?;
+            let endpoint = proxy.endpoint();
+            cloudwatch = Some((moto, proxy));
+            Output::CloudWatch(endpoint)
+        }
     };
     let sink_name = match cli.sink {
         SinkArg::Stdout => "stdout",
         SinkArg::File => "file",
+        SinkArg::Cloudwatch => "cloudwatch",
     };
     let run = Run {
         kubeconfig,
@@ -99,6 +120,7 @@ async fn main() -> Result<(), BoxError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let caught_up = exporter.started().elapsed();
+    let list_cpu = cpu_seconds(Pid::Of(exporter.pid()))?;
     let after_list = memory(Pid::Of(exporter.pid()))?;
 
     // The steady phase: `rate` new events a second, in ten slices a second.
@@ -158,6 +180,10 @@ async fn main() -> Result<(), BoxError> {
         caught_up.as_secs_f64()
     );
     println!(
+        "| exporter CPU (user + sys) from its start to the last listed event acknowledged | {list_cpu:.1} s: **{} events per CPU-second** |",
+        thousands(cli.events as f64 / list_cpu.max(1e-9))
+    );
+    println!(
         "| RSS right after the initial list | {} MiB |",
         mib(after_list.rss_kib)
     );
@@ -201,5 +227,6 @@ async fn main() -> Result<(), BoxError> {
         }
     }
     println!();
+    drop(cloudwatch);
     Ok(())
 }

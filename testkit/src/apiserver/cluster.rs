@@ -209,7 +209,7 @@ impl SimCluster {
                 .and_then(|c| c.event())
             {
                 Some(core) if core.metadata.uid == ev.uid => {
-                    Ok(Body::Event(Box::new(bumped(core, Timestamp::now()))))
+                    Ok(Body::Event(Box::new(bumped(&core, Timestamp::now()))))
                 }
                 _ => Err(StoreError::NotFound),
             })
@@ -225,7 +225,7 @@ impl SimCluster {
             let Some(current) = store.get(Resource::Events, &key) else {
                 return false;
             };
-            if current.body.uid() != ev.uid {
+            if current.uid() != ev.uid {
                 return false;
             }
             match store.delete(Resource::Events, &key, Some(current.rv)) {
@@ -252,7 +252,7 @@ impl SimCluster {
             Resource::Events,
             &Key(ev.namespace.clone(), ev.name.clone()),
         )?;
-        (stored.body.uid() == ev.uid).then(|| stored.to_value(&def))
+        (stored.uid() == ev.uid).then(|| stored.to_value(&def))
     }
 
     /// How many events exist.

@@ -141,9 +141,9 @@ pub(crate) fn prepare(
             "the name of the object does not match the name on the URL".into(),
         ));
     }
-    let uid = previous.map_or_else(stamp::uid, |p| p.body.uid().to_owned());
-    let created = match previous.map(|p| &p.body) {
-        Some(Body::Event(ev)) => ev.metadata.creation_timestamp.clone(),
+    let uid = previous.map_or_else(stamp::uid, |p| p.uid().to_owned());
+    let created = match previous.map(Stored::body) {
+        Some(Body::Event(ev)) => ev.metadata.creation_timestamp,
         Some(Body::Object(map)) => map
             .get("metadata")
             .and_then(|m| m.get("creationTimestamp"))
@@ -358,7 +358,7 @@ pub(crate) async fn delete(
         let current = store
             .get(target.def.resource, &key)
             .ok_or_else(|| target.error(StoreError::NotFound))?;
-        if current.body.uid() != uid {
+        if current.uid() != uid {
             return Err(target.error(StoreError::Conflict));
         }
     }
@@ -367,6 +367,6 @@ pub(crate) async fn delete(
         .map_err(|e| target.error(e))?;
     Ok(json(
         StatusCode::OK,
-        success_json(&target.def, &target.name, deleted.body.uid()),
+        success_json(&target.def, &target.name, deleted.uid()),
     ))
 }

@@ -84,11 +84,24 @@ pub(crate) async fn serve(
     if let Some(requested) = requested {
         wait_for(ctx, requested).await?;
     }
+    // The same selectors filter the same way: the store's count of what follows a page is
+    // kept per filter.
+    let scope = format!(
+        "{}\n{}",
+        query.get("fieldSelector").unwrap_or_default(),
+        query.get("labelSelector").unwrap_or_default()
+    );
     let page = shared
         .store
-        .list(def.resource, namespace, at, after.as_ref(), limit, &|s| {
-            selector.matches(s)
-        })
+        .list(
+            def.resource,
+            namespace,
+            at,
+            after.as_ref(),
+            limit,
+            &scope,
+            &|s| selector.matches(s),
+        )
         .map_err(|expired| {
             bump(&shared.stats.list_410s);
             expired_error(at, expired)

@@ -45,7 +45,7 @@ impl EventRef {
         EventRef {
             namespace,
             name,
-            uid: stored.body.uid().to_owned(),
+            uid: stored.uid().to_owned(),
             resource_version: stored.rv.to_string(),
         }
     }

@@ -1,5 +1,5 @@
-//! A stored object (an event in its core/v1 form, or any other object as JSON) and one change
-//! to it, with the serialized forms cached for watch fan-out.
+//! A stored object (an event as the JSON bytes it is served as, or any other object as JSON)
+//! and one change to it.
 
 use std::sync::OnceLock;
 
@@ -8,7 +8,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::convert::{EventView, event_json};
+use super::convert::{CORE_V1, EVENTS_V1, EventView, event_json};
 use super::model::CoreEvent;
 use super::resource::{Resource, ResourceDef};
 
@@ -96,33 +96,79 @@ fn meta_str<'a>(map: &'a Map<String, Value>, field: &str) -> &'a str {
 }
 
 /// One version of an object, immutable once stored.
+///
+/// An event is held as the bytes it is served as, not as a parsed tree: its core/v1 JSON
+/// without `kind`/`apiVersion` (exactly a list item), which is also the only copy of its
+/// content; the events.k8s.io/v1 form is converted once, on first use. A list page is the
+/// concatenation of these bytes and a watch line a prefix around them, so a server holding a
+/// million events neither parses nor serializes them again per reader, and holds about the size
+/// of their JSON. The key and uid are kept beside the bytes for the store's index and writes.
 #[derive(Debug)]
 pub(crate) struct Stored {
     pub resource: Resource,
-    pub body: Body,
     pub rv: u64,
     /// When the object was last written; the TTL sweep measures from here.
     pub written: Instant,
-    /// The standalone JSON per view (core/native, events.k8s.io), serialized on first use.
-    typed: [OnceLock<Bytes>; 2],
+    key: Key,
+    uid: Box<str>,
+    content: Content,
+}
+
+#[derive(Debug)]
+enum Content {
+    Event {
+        /// core/v1, untyped.
+        core: Bytes,
+        /// events.k8s.io/v1, untyped, made on first use.
+        events_v1: OnceLock<Bytes>,
+    },
+    /// Any other object, including its `kind` and `apiVersion`.
+    Object(Map<String, Value>),
 }
 
 impl Stored {
     /// Wraps `body`, setting its resourceVersion to `rv`.
     pub(crate) fn new(resource: Resource, mut body: Body, rv: u64, written: Instant) -> Self {
         body.set_resource_version(rv);
+        let key = body.key();
+        let uid = body.uid().into();
+        let content = match body {
+            Body::Event(ev) => Content::Event {
+                // Serializing these derived structs of strings and numbers cannot fail; an
+                // empty object would stand for the impossible error.
+                core: Bytes::from(
+                    event_json(&ev, EventView::Core, false).unwrap_or_else(|_| b"{}".to_vec()),
+                ),
+                events_v1: OnceLock::new(),
+            },
+            Body::Object(map) => Content::Object(map),
+        };
         Stored {
             resource,
-            body,
             rv,
             written,
-            typed: [OnceLock::new(), OnceLock::new()],
+            key,
+            uid,
+            content,
         }
     }
 
     /// `(namespace, name)`.
     pub(crate) fn key(&self) -> Key {
-        self.body.key()
+        self.key.clone()
+    }
+
+    /// `metadata.uid`.
+    pub(crate) fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// The stored content as a [`Body`] again (an event is parsed from its bytes).
+    pub(crate) fn body(&self) -> Body {
+        match &self.content {
+            Content::Event { .. } => Body::Event(Box::new(self.event().unwrap_or_default())),
+            Content::Object(map) => Body::Object(map.clone()),
+        }
     }
 
     /// The object as served by `def`: with `kind`/`apiVersion` when `typed`, without inside lists.
@@ -135,45 +181,80 @@ impl Stored {
         def: &ResourceDef,
         typed: bool,
     ) -> Result<Bytes, serde_json::Error> {
-        let view = def.event_view().unwrap_or(EventView::Core);
-        let slot = match view {
-            EventView::Core => 0,
-            EventView::EventsV1 => 1,
-        };
-        if typed && let Some(bytes) = self.typed[slot].get() {
+        match &self.content {
+            Content::Event { core, events_v1 } => {
+                let (untyped, api_version) = match def.event_view().unwrap_or(EventView::Core) {
+                    EventView::Core => (core.clone(), CORE_V1),
+                    EventView::EventsV1 => (self.events_v1(core, events_v1)?, EVENTS_V1),
+                };
+                Ok(if typed {
+                    with_kind(&untyped, "Event", api_version)
+                } else {
+                    untyped
+                })
+            }
+            Content::Object(map) if typed => serde_json::to_vec(map).map(Bytes::from),
+            Content::Object(map) => serde_json::to_vec(&Untyped(map)).map(Bytes::from),
+        }
+    }
+
+    fn events_v1(&self, core: &Bytes, cache: &OnceLock<Bytes>) -> Result<Bytes, serde_json::Error> {
+        if let Some(bytes) = cache.get() {
             return Ok(bytes.clone());
         }
-        let bytes = Bytes::from(match &self.body {
-            Body::Event(ev) => event_json(ev, view, typed)?,
-            Body::Object(map) if typed => serde_json::to_vec(map)?,
-            Body::Object(map) => serde_json::to_vec(&Untyped(map))?,
-        });
-        if typed {
-            // A concurrent caller may have filled the slot; both values are identical.
-            let _ = self.typed[slot].set(bytes.clone());
-        }
+        let ev: CoreEvent = serde_json::from_slice(core)?;
+        let bytes = Bytes::from(event_json(&ev, EventView::EventsV1, false)?);
+        // A concurrent caller may have filled the slot; both values are identical.
+        let _ = cache.set(bytes.clone());
         Ok(bytes)
     }
 
-    /// The core/v1 event, if this is one.
-    pub(crate) fn event(&self) -> Option<&CoreEvent> {
-        match &self.body {
-            Body::Event(ev) => Some(ev),
-            Body::Object(_) => None,
+    /// The core/v1 event, if this is one, parsed from its bytes.
+    pub(crate) fn event(&self) -> Option<CoreEvent> {
+        match &self.content {
+            Content::Event { core, .. } => serde_json::from_slice(core).ok(),
+            Content::Object(_) => None,
+        }
+    }
+
+    /// The JSON object, if this is not an event.
+    pub(crate) fn object(&self) -> Option<&Map<String, Value>> {
+        match &self.content {
+            Content::Event { .. } => None,
+            Content::Object(map) => Some(map),
         }
     }
 
     /// The object as JSON in its native form (core/v1 for events), with `kind`/`apiVersion`.
     pub(crate) fn to_value(&self, def: &ResourceDef) -> Value {
-        match &self.body {
-            Body::Object(map) => Value::Object(map.clone()),
-            Body::Event(_) => self
+        match &self.content {
+            Content::Object(map) => Value::Object(map.clone()),
+            Content::Event { .. } => self
                 .render(def, true)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or(Value::Null),
         }
     }
+}
+
+/// `untyped` (a JSON object) with `kind` and `apiVersion` first, as Go writes a typed object:
+/// the same bytes [`Typed`](super::model::Typed) serializes to.
+fn with_kind(untyped: &[u8], kind: &str, api_version: &str) -> Bytes {
+    let mut out = Vec::with_capacity(untyped.len() + kind.len() + api_version.len() + 32);
+    out.extend_from_slice(br#"{"kind":""#);
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(br#"","apiVersion":""#);
+    out.extend_from_slice(api_version.as_bytes());
+    out.push(b'"');
+    match untyped.strip_prefix(b"{") {
+        Some(b"}") | None => out.push(b'}'),
+        Some(rest) => {
+            out.push(b',');
+            out.extend_from_slice(rest);
+        }
+    }
+    Bytes::from(out)
 }
 
 /// A JSON object written without its `kind` and `apiVersion`, as list items are.
@@ -228,7 +309,60 @@ impl Change {
 
 #[cfg(test)]
 mod tests {
-    use super::Key;
+    use super::super::convert::{EventView, event_json};
+    use super::super::model::CoreEvent;
+    use super::super::resource::{ALL, Resource, ResourceDef};
+    use super::{Body, Key, Stored};
+    use tokio::time::Instant;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-cluster/");
+
+    fn events_def(group: &str) -> ResourceDef {
+        *ALL.iter()
+            .find(|d| d.resource == Resource::Events && d.group == group)
+            .unwrap()
+    }
+
+    #[test]
+    fn stored_events_render_the_bytes_their_parsed_form_serializes_to_in_both_views() {
+        let text =
+            std::fs::read_to_string(format!("{FIXTURES}watch-core-v1-with-series-and-ttl.jsonl"))
+                .unwrap();
+        let mut seen = 0;
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] == "BOOKMARK" {
+                continue;
+            }
+            let mut ev: CoreEvent = serde_json::from_value(v["object"].clone()).unwrap();
+            let stored = Stored::new(
+                Resource::Events,
+                Body::Event(Box::new(ev.clone())),
+                77,
+                Instant::now(),
+            );
+            ev.metadata.resource_version = "77".into();
+            for (group, view) in [
+                ("", EventView::Core),
+                ("events.k8s.io", EventView::EventsV1),
+            ] {
+                let def = events_def(group);
+                for typed in [true, false] {
+                    assert_eq!(
+                        stored.render(&def, typed).unwrap(),
+                        event_json(&ev, view, typed).unwrap(),
+                        "{view:?}, typed {typed}: {line}"
+                    );
+                }
+            }
+            assert_eq!(stored.event().as_ref(), Some(&ev));
+            assert_eq!(stored.uid(), ev.metadata.uid);
+            seen += 1;
+        }
+        assert!(seen > 10);
+        let empty = super::with_kind(b"{}", "Event", "v1");
+        assert_eq!(&empty[..], br#"{"kind":"Event","apiVersion":"v1"}"#);
+    }
 
     fn key(ns: &str, name: &str) -> Key {
         Key(ns.to_owned(), name.to_owned())

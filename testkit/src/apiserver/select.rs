@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::model::CoreEvent;
-use super::object::{Body, Stored};
+use super::object::Stored;
 use super::resource::{Resource, ResourceDef};
 use super::router::Query;
 use super::status::ApiError;
@@ -150,19 +150,27 @@ impl Selector {
 
     /// Whether `stored` passes every term.
     pub(crate) fn matches(&self, stored: &Stored) -> bool {
-        let field = |name: &str| match &stored.body {
-            Body::Event(ev) => event_value(ev, name),
-            Body::Object(map) => json_value(map, name),
+        if self.fields.is_empty() && self.labels.is_empty() {
+            return true;
+        }
+        // An event is stored as its JSON: parse it once for all the terms.
+        let event = stored.event();
+        let object = stored.object();
+        let field = |name: &str| match (&event, object) {
+            (Some(ev), _) => event_value(ev, name),
+            (None, Some(map)) => json_value(map, name),
+            (None, None) => String::new(),
         };
         let label = |name: &str| -> Option<String> {
-            match &stored.body {
-                Body::Event(ev) => ev.metadata.labels.get(name).cloned(),
-                Body::Object(map) => map
+            match (&event, object) {
+                (Some(ev), _) => ev.metadata.labels.get(name).cloned(),
+                (None, Some(map)) => map
                     .get("metadata")
                     .and_then(|m| m.get("labels"))
                     .and_then(|l| l.get(name))
                     .and_then(Value::as_str)
                     .map(str::to_owned),
+                (None, None) => None,
             }
         };
         let fields_ok = self.fields.iter().all(|t| match t {
@@ -182,6 +190,7 @@ impl Selector {
 
 #[cfg(test)]
 mod tests {
+    use super::super::object::Body;
     use super::super::resource::ALL;
     use super::*;
     use tokio::time::Instant;

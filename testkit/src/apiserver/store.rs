@@ -49,6 +49,8 @@ struct Inner {
     /// Continue tokens at or below this RV were issued before `compact()`.
     continue_floor: u64,
     watchers: Vec<Watcher>,
+    /// Where recent list pages ended and how many items followed.
+    tally: snapshot::Tally,
 }
 
 /// The store; all methods are short critical sections on one mutex.
@@ -252,7 +254,7 @@ impl Store {
             (None, Some(last)) => {
                 map.remove(&key);
                 // The DELETED notification carries the last state at the deletion's RV.
-                Arc::new(Stored::new(resource, last.body.clone(), rv, last.written))
+                Arc::new(Stored::new(resource, last.body(), rv, last.written))
             }
             // Callers only delete existing keys.
             (None, None) => Arc::new(Stored::new(
@@ -327,7 +329,7 @@ mod tests {
             .delete(Resource::Events, &key("demo", "a"), None)
             .unwrap();
         assert_eq!((a.rv, b.rv, deleted.rv), (1, 2, 3));
-        assert_eq!(deleted.body.uid(), "uid-a");
+        assert_eq!(deleted.uid(), "uid-a");
         assert_eq!(store.rv(), 3);
         assert_eq!(
             store
@@ -410,7 +412,15 @@ mod tests {
             store.create(Resource::Events, event("demo", name)).unwrap();
         }
         let first = store
-            .list(Resource::Events, None, ReadAt::Latest, None, Some(2), &all)
+            .list(
+                Resource::Events,
+                None,
+                ReadAt::Latest,
+                None,
+                Some(2),
+                "",
+                &all,
+            )
             .unwrap();
         assert_eq!(
             (names(&first), first.rv, first.remaining),
@@ -433,6 +443,7 @@ mod tests {
                 ReadAt::Continue(4),
                 first.next.as_ref(),
                 Some(2),
+                "",
                 &all,
             )
             .unwrap();
@@ -440,9 +451,58 @@ mod tests {
         assert_eq!(next.items[1].rv, 4, "d as it was at the snapshot");
         assert!(next.next.is_none());
         let latest = store
-            .list(Resource::Events, None, ReadAt::Latest, None, None, &all)
+            .list(Resource::Events, None, ReadAt::Latest, None, None, "", &all)
             .unwrap();
         assert_eq!(names(&latest), ["a", "b", "bb", "d"]);
+    }
+
+    #[test]
+    fn every_page_of_a_long_list_says_how_many_matching_items_follow_it() {
+        let store = Store::new(100);
+        for i in 0..10 {
+            store
+                .create(Resource::Events, event("demo", &format!("e{i}")))
+                .unwrap();
+        }
+        let odd = |s: &Stored| s.key().1.ends_with(['1', '3', '5', '7', '9']);
+        for (scope, keep, want) in [
+            ("", &all as &dyn Fn(&Stored) -> bool, vec![7, 4, 1, 0]),
+            ("odd", &odd, vec![2, 0]),
+        ] {
+            let (mut at, mut after, mut counts, mut items) = (ReadAt::Latest, None, vec![], 0);
+            loop {
+                let page = store
+                    .list(
+                        Resource::Events,
+                        None,
+                        at,
+                        after.as_ref(),
+                        Some(3),
+                        scope,
+                        keep,
+                    )
+                    .unwrap();
+                // Asking for the same page again (a retry) answers the same.
+                if let Some(a) = &after {
+                    let again = store
+                        .list(Resource::Events, None, at, Some(a), Some(3), scope, keep)
+                        .unwrap();
+                    assert_eq!(
+                        (again.remaining, names(&again)),
+                        (page.remaining, names(&page))
+                    );
+                }
+                counts.push(page.remaining);
+                items += page.items.len();
+                at = ReadAt::Continue(page.rv);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(counts, want, "{scope:?}");
+            assert_eq!(items, if scope.is_empty() { 10 } else { 5 });
+        }
     }
 
     #[test]
@@ -451,7 +511,15 @@ mod tests {
         store.create(Resource::Events, event("demo", "a")).unwrap();
         store.create(Resource::Events, event("demo", "b")).unwrap();
         let first = store
-            .list(Resource::Events, None, ReadAt::Latest, None, Some(1), &all)
+            .list(
+                Resource::Events,
+                None,
+                ReadAt::Latest,
+                None,
+                Some(1),
+                "",
+                &all,
+            )
             .unwrap();
         store.compact();
         let next = store.list(
@@ -460,6 +528,7 @@ mod tests {
             ReadAt::Continue(first.rv),
             first.next.as_ref(),
             Some(1),
+            "",
             &all,
         );
         assert_eq!(
@@ -471,7 +540,15 @@ mod tests {
         );
         assert!(
             store
-                .list(Resource::Events, None, ReadAt::Exact(1), None, None, &all)
+                .list(
+                    Resource::Events,
+                    None,
+                    ReadAt::Exact(1),
+                    None,
+                    None,
+                    "",
+                    &all
+                )
                 .is_err()
         );
     }
@@ -489,6 +566,7 @@ mod tests {
                 ReadAt::Latest,
                 None,
                 Some(1),
+                "",
                 &all,
             )
             .unwrap();
@@ -500,6 +578,7 @@ mod tests {
                 ReadAt::Continue(page.rv),
                 page.next.as_ref(),
                 Some(1),
+                "",
                 &all,
             )
             .unwrap();

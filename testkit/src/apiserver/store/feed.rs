@@ -81,10 +81,12 @@ impl Store {
                 });
             }
             Some(requested) => {
+                // The history is in resourceVersion order: skip to the first change after.
+                let first = inner.history.partition_point(|c| c.rv() <= requested);
                 let changes = inner
                     .history
-                    .iter()
-                    .filter(|c| c.rv() > requested && c.object.resource == resource)
+                    .range(first..)
+                    .filter(|c| c.object.resource == resource)
                     .filter(|c| in_namespace(&c.object.key(), ns))
                     .cloned()
                     .collect();

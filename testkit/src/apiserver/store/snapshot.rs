@@ -1,7 +1,12 @@
 //! Reading a page of a list at a resourceVersion, undoing later changes from the history.
+//!
+//! A page says how many items follow it (`remainingItemCount`). Counting them anew for every
+//! page would make a paginated list of n objects cost n²/limit; the count after a page is
+//! instead remembered (see [`Tally`]), and the next page, which starts there, takes its items and
+//! subtracts them.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -29,8 +34,49 @@ pub(crate) struct Page {
     pub remaining: usize,
 }
 
+/// Where one list page ended: the list (resource, namespace, filter, snapshot) and its last key.
+#[derive(Debug, PartialEq, Eq)]
+struct Place {
+    resource: Resource,
+    namespace: Option<String>,
+    scope: String,
+    rv: u64,
+    last: Key,
+}
+
+/// The matching items that followed the last few pages served. A snapshot never changes (reads
+/// of a compacted one are refused before this is asked), so a count stays true until it is
+/// dropped for newer ones.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    recent: VecDeque<(Place, usize)>,
+}
+
+/// How many places [`Tally`] keeps: enough for several lists paginating at once.
+const TALLY_PLACES: usize = 64;
+
+impl Tally {
+    fn get(&self, place: &Place) -> Option<usize> {
+        self.recent
+            .iter()
+            .find_map(|(p, n)| (p == place).then_some(*n))
+    }
+
+    fn put(&mut self, place: Place, remaining: usize) {
+        if self.get(&place).is_some() {
+            return;
+        }
+        if self.recent.len() >= TALLY_PLACES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((place, remaining));
+    }
+}
+
 impl Store {
-    /// Reads one page of `resource` after `after`, at `at`, keeping objects that pass `keep`.
+    /// Reads one page of `resource` after `after`, at `at`, keeping objects that pass `keep`;
+    /// `scope` names that filter (the same string for the same filter).
+    #[allow(clippy::too_many_arguments)] // One read with all its parameters, as the API has it.
     pub(crate) fn list(
         &self,
         resource: Resource,
@@ -38,9 +84,11 @@ impl Store {
         at: ReadAt,
         after: Option<&Key>,
         limit: Option<usize>,
+        scope: &str,
         keep: &dyn Fn(&Stored) -> bool,
     ) -> Result<Page, Expired> {
-        let inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         let rv = match at {
             ReadAt::Latest => inner.rv,
             ReadAt::Exact(rv) if rv >= inner.compacted => rv.min(inner.rv),
@@ -75,6 +123,15 @@ impl Store {
             .peekable();
         let mut overrides = overrides.into_iter().peekable();
         let limit = limit.unwrap_or(usize::MAX);
+        let place = |last: &Key| Place {
+            resource,
+            namespace: namespace.map(str::to_owned),
+            scope: scope.to_owned(),
+            rv,
+            last: last.clone(),
+        };
+        // How many match after `after`, when a page that ended there was counted.
+        let known = after.and_then(|a| inner.tally.get(&place(a)));
         let mut page = Page {
             items: Vec::new(),
             rv,
@@ -111,12 +168,16 @@ impl Store {
             if page.items.len() < limit {
                 page.items.push(object);
                 page.next = Some(key.into_owned());
+            } else if let Some(known) = known {
+                page.remaining = known.saturating_sub(page.items.len());
+                break;
             } else {
                 page.remaining += 1;
             }
         }
-        if page.remaining == 0 {
-            page.next = None;
+        match &page.next {
+            Some(last) if page.remaining > 0 => inner.tally.put(place(last), page.remaining),
+            _ => page.next = None,
         }
         Ok(page)
     }
