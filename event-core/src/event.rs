@@ -4,6 +4,8 @@
 //! names and with legacy fields that may be `null` in one view and set in the other. [`Event`]
 //! folds both into one record, choosing each field by a documented fallback chain so that sinks
 //! and readers never need to know which API an event came from.
+//!
+//! Over 400 lines with its tests only (about 310 without).
 
 use std::fmt;
 

@@ -1,4 +1,7 @@
 //! Counters for `/metrics`, defined in one place so names never drift.
+//!
+//! Over 400 lines with its tests; the code itself is just under 400: one documented method per
+//! counter.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

@@ -1,4 +1,6 @@
 //! [`CloudWatchSinkConfig`]: where events go in CloudWatch Logs, validated in one step.
+//!
+//! Over 400 lines with its tests only (about 360 without).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -6,6 +6,8 @@
 //! turns each into a [`Failure`] of one [`FailureKind`]; [`Failure::into_sink_error`] decides
 //! retryable / maybe stored / fatal. Service error codes are the only strings matched: the SDK
 //! does not model throttling or access denial as variants of every operation's error.
+//!
+//! Over 400 lines with its tests only (about 320 without).
 
 use std::error::Error as StdError;
 use std::fmt;

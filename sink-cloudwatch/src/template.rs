@@ -20,6 +20,8 @@
 //! `[\.\-_/#A-Za-z0-9]` becomes `_`; in a log stream name `:`, `*` and control characters
 //! become `_`. Names are cut to 512 bytes, and a group name that would start with the reserved
 //! `aws/` gets a leading `_`.
+//!
+//! Over 400 lines with its tests only (about 340 without).
 
 use std::fmt;
 

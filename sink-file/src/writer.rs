@@ -1,5 +1,7 @@
 //! [`ActiveFile`]: the file being appended to. One buffer per batch, the [`FsyncPolicy`], the
 //! roll-back of a failed write, and the repair of a line torn by a crash.
+//!
+//! Over 400 lines with its tests only (about 230 without).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

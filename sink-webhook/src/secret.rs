@@ -1,6 +1,8 @@
 //! Header values and credentials from the config: [`Secret`] (a file or an environment
 //! variable), [`HeaderValue`], [`Auth`], and reading them once at start-up without ever
 //! showing a value.
+//!
+//! Over 400 lines with its tests only (about 380 without).
 
 use std::fmt;
 use std::path::PathBuf;

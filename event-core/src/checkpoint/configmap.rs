@@ -1,5 +1,7 @@
 //! [`ConfigMapCheckpointStore`]: the checkpoint in a ConfigMap, so that a new leader resumes
 //! where the old one stopped, guarded by resourceVersion preconditions.
+//!
+//! Over 400 lines with its tests only (about 370 without).
 
 use std::collections::BTreeMap;
 use std::future::Future;

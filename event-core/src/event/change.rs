@@ -29,6 +29,8 @@
 //! message begins with [`GONE_IN_GAP`] and gives the newest resourceVersion seen of it, its
 //! `lastSeen` is when the relist found it gone, its `firstSeen` its creation, and its
 //! resourceVersion lies after every change seen before the gap and at most at the relist's.
+//!
+//! Over 400 lines with its tests only (about 300 without).
 
 mod namespace;
 mod node;

@@ -6,6 +6,8 @@
 //! retries the list until that object is gone (an Event's TTL: an hour, during which new events
 //! could be made and expire unseen). Reading each object as JSON first, then as its kind,
 //! confines the failure to the object.
+//!
+//! Over 400 lines with its tests only (about 340 without).
 
 use std::borrow::Cow;
 use std::fmt;

@@ -1,5 +1,7 @@
 //! `sinks`: each entry's `type`, `name` and `filter`, and the rest read by the sink crate's own
 //! config type, its errors renamed to the entry's key path (`sinks[0].retention_days`).
+//!
+//! Over 400 lines with its tests only (about 240 without).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,9 @@
 //! [`CloudWatchHistory`]: a log group as a [`HistorySource`], read with FilterLogEvents and a
 //! server-side filter pattern, and followed by polling.
+//!
+//! Just over 400 lines: the builder (range, selection into one filter pattern, page size,
+//! concurrency, follow overlap) and the read it configures share the cursor, so they stay
+//! together; the time slices a read is cut into are in `slices.rs`, the tests in `history/`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
