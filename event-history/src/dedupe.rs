@@ -6,14 +6,19 @@ use foldhash::fast::RandomState;
 
 use jiff::{SignedDuration, Timestamp};
 
-use event_core::{Event, OccurrenceKey};
+use event_core::Event;
+
+use key::Key;
+
+mod key;
 
 /// How long a [`DedupeWindow`] remembers a key behind the newest event, by default: the event
 /// TTL of Kubernetes (one hour; an event older than that is gone from the API, so no restart
 /// can replay it and no sink can be sent it again) plus ten minutes for a slow pipeline.
 pub const DEFAULT_DEDUPE_HORIZON: SignedDuration = SignedDuration::from_mins(70);
 
-/// The most occurrence keys a [`DedupeWindow`] remembers by default (about 100 MB): past it,
+/// The most occurrence keys a [`DedupeWindow`] remembers by default (about 70 MB for Kubernetes
+/// uids and resourceVersions, more for keys of other text): past it,
 /// the oldest are forgotten first.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 
@@ -48,8 +53,10 @@ pub struct DedupeWindow {
     max_keys: usize,
     /// Hashed with foldhash (seeded per window), as the ledger's maps: a lookup for every
     /// event read.
-    keys: HashSet<OccurrenceKey, RandomState>,
-    by_time: BTreeMap<Timestamp, Vec<OccurrenceKey>>,
+    keys: HashSet<Key, RandomState>,
+    /// The same keys by `last_seen`; a key of a Kubernetes uid and resourceVersion is 32
+    /// bytes without heap ([`Key`]), so holding it twice is cheaper than an index into a set.
+    by_time: BTreeMap<Timestamp, Vec<Key>>,
     newest: Option<Timestamp>,
     repeats: u64,
 }
@@ -71,7 +78,7 @@ impl DedupeWindow {
     /// `true` the first time an occurrence is seen, `false` for a repeat (counted in
     /// [`repeats`](Self::repeats)).
     pub fn first_sighting(&mut self, event: &Event) -> bool {
-        let key = event.key();
+        let key = Key::of(event);
         if self.keys.contains(&key) {
             self.repeats += 1;
             return false;
