@@ -16,7 +16,8 @@ use super::http::{Server, bind};
 use super::new_event::{EventRef, NewEvent, bumped};
 use super::object::{Body, Key};
 use super::refusal::Refusal;
-use super::resource::{self, Resource, ResourceDef};
+use super::resource::{self, Resource};
+use super::state::Shared;
 use super::stats::{Counters, SimStats};
 use super::store::{Store, StoreError, WatchMsg};
 
@@ -40,24 +41,6 @@ pub enum SimError {
     /// The object is not a JSON object, or lacks `metadata.name`.
     #[error("the object is not valid: {0}; pass a JSON object with metadata.name")]
     InvalidObject(String),
-}
-
-/// State shared by the cluster handle and the request handlers.
-pub(crate) struct Shared {
-    pub store: Store,
-    pub config: SimConfig,
-    pub served: Vec<ResourceDef>,
-    pub stats: Counters,
-    pub unavailable: AtomicBool,
-    pub refusal: Mutex<Option<Refusal>>,
-    pub addr: SocketAddr,
-}
-
-impl Shared {
-    /// How requests are refused now, if they are.
-    pub fn refusal(&self) -> Option<Refusal> {
-        *self.refusal.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// A simulated Kubernetes API server on `127.0.0.1`, speaking real HTTP to an unmodified

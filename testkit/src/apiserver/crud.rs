@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::convert::parse_event;
-use super::http::{Ctx, ResBody, json};
 use super::object::{Body, Key, Stored};
 use super::patch;
 use super::resource::ResourceDef;
+use super::respond::{Ctx, ResBody, json};
 use super::stamp;
 use super::stats::bump;
 use super::status::{ApiError, Named, success_json};

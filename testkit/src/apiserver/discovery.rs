@@ -6,8 +6,8 @@ use bytes::Bytes;
 use hyper::{HeaderMap, Response, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::http::{Ctx, ResBody, json};
 use super::resource::{ResourceDef, Route, VERBS};
+use super::respond::{Ctx, ResBody, json};
 use super::status::ApiError;
 
 /// The Kubernetes version the server claims (the k8s-openapi feature the workspace builds).

@@ -14,9 +14,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
-use super::http::{Ctx, ResBody, json};
+use super::query::Query;
 use super::resource::ResourceDef;
-use super::router::Query;
+use super::respond::{Ctx, ResBody, json};
 use super::select::Selector;
 use super::stats::bump;
 use super::status::ApiError;

@@ -1,13 +1,11 @@
 //! [`Refusal`]: answering `401 Unauthorized` or `403 Forbidden` as kube-apiserver does for
 //! credentials it does not accept or a user that RBAC does not allow.
 
-use std::fmt;
-
 use hyper::Method;
 
-use super::resource::{ResourceDef, Route};
-use super::router::Query;
-use super::status::ApiError;
+use super::query::Query;
+use super::resource::Route;
+use super::status::{ApiError, Forbidden};
 
 /// How the simulated API server refuses requests; see
 /// [`SimCluster::set_refusal`](super::SimCluster::set_refusal).
@@ -34,57 +32,6 @@ pub enum Refusal {
     /// the resource and the namespace as RBAC's authorizer words it. Discovery still answers:
     /// the default `system:discovery` binding lets every user read it.
     Forbidden,
-}
-
-/// The user named in 403 messages: the kubeconfig that
-/// [`SimCluster::write_kubeconfig`](super::SimCluster::write_kubeconfig) writes has no
-/// credentials, so a real server would see an anonymous user.
-const USER: &str = "system:anonymous";
-
-/// A 403's subject: the request RBAC did not allow.
-#[derive(Debug)]
-pub(crate) struct Forbidden {
-    def: ResourceDef,
-    name: String,
-    verb: &'static str,
-    namespace: Option<String>,
-}
-
-impl Forbidden {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub(crate) fn group(&self) -> &'static str {
-        self.def.group
-    }
-
-    pub(crate) fn plural(&self) -> &'static str {
-        self.def.plural
-    }
-}
-
-impl fmt::Display for Forbidden {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ResourceDef { group, plural, .. } = self.def;
-        if group.is_empty() {
-            f.write_str(plural)?;
-        } else {
-            write!(f, "{plural}.{group}")?;
-        }
-        if !self.name.is_empty() {
-            write!(f, " {:?}", self.name)?;
-        }
-        write!(
-            f,
-            " is forbidden: User {USER:?} cannot {} resource {plural:?} in API group {group:?} ",
-            self.verb
-        )?;
-        match &self.namespace {
-            Some(ns) => write!(f, "in the namespace {ns:?}"),
-            None => f.write_str("at the cluster scope"),
-        }
-    }
 }
 
 /// The refusal of a request to `route` with `method`, if `refusal` refuses it.
@@ -123,17 +70,14 @@ pub(crate) fn check(
             _ => "get",
         },
     };
-    Err(ApiError::Forbidden(Box::new(Forbidden {
-        def,
-        name,
-        verb,
-        namespace,
-    })))
+    Err(ApiError::Forbidden(Forbidden::new(
+        def, name, verb, namespace,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::resource::{ALL, Resource};
+    use super::super::resource::{ALL, Resource, ResourceDef};
     use super::*;
 
     fn def(resource: Resource) -> ResourceDef {

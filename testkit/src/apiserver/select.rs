@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::model::CoreEvent;
 use super::object::Stored;
+use super::query::Query;
 use super::resource::{Resource, ResourceDef};
-use super::router::Query;
 use super::status::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,7 +33,7 @@ pub(crate) enum ApiError {
     #[error("Unauthorized")]
     Unauthorized,
     #[error("{0}")]
-    Forbidden(Box<super::refusal::Forbidden>),
+    Forbidden(Box<Forbidden>),
     /// A list at a resourceVersion the server has not reached, after waiting for it.
     #[error("Timeout: Too large resource version: {requested}, current: {current}")]
     TooLargeResourceVersion { requested: u64, current: u64 },
@@ -65,6 +65,71 @@ impl std::fmt::Display for Named {
             write!(f, "{} {:?}", self.plural, self.name)
         } else {
             write!(f, "{}.{} {:?}", self.plural, self.group, self.name)
+        }
+    }
+}
+
+/// The user named in 403 messages: the kubeconfig that
+/// [`SimCluster::write_kubeconfig`](super::SimCluster::write_kubeconfig) writes has no
+/// credentials, so a real server would see an anonymous user.
+const USER: &str = "system:anonymous";
+
+/// A 403's subject: the request RBAC did not allow.
+#[derive(Debug)]
+pub(crate) struct Forbidden {
+    def: ResourceDef,
+    name: String,
+    verb: &'static str,
+    namespace: Option<String>,
+}
+
+impl Forbidden {
+    pub(crate) fn new(
+        def: ResourceDef,
+        name: String,
+        verb: &'static str,
+        namespace: Option<String>,
+    ) -> Box<Forbidden> {
+        Box::new(Forbidden {
+            def,
+            name,
+            verb,
+            namespace,
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn group(&self) -> &'static str {
+        self.def.group
+    }
+
+    pub(crate) fn plural(&self) -> &'static str {
+        self.def.plural
+    }
+}
+
+impl std::fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ResourceDef { group, plural, .. } = self.def;
+        if group.is_empty() {
+            f.write_str(plural)?;
+        } else {
+            write!(f, "{plural}.{group}")?;
+        }
+        if !self.name.is_empty() {
+            write!(f, " {:?}", self.name)?;
+        }
+        write!(
+            f,
+            " is forbidden: User {USER:?} cannot {} resource {plural:?} in API group {group:?} ",
+            self.verb
+        )?;
+        match &self.namespace {
+            Some(ns) => write!(f, "in the namespace {ns:?}"),
+            None => f.write_str("at the cluster scope"),
         }
     }
 }

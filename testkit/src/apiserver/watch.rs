@@ -15,11 +15,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::http::{Ctx, ResBody};
 use super::model::CoreEvent;
 use super::object::{Body, Stored};
+use super::query::Query;
 use super::resource::ResourceDef;
-use super::router::Query;
+use super::respond::{Ctx, ResBody};
 use super::select::Selector;
 use super::stats::bump;
 use super::status::ApiError;
