@@ -127,7 +127,6 @@ mod batch;
 mod client;
 mod config;
 mod error;
-mod healthcheck;
 pub mod limits;
 #[cfg(feature = "history")]
 mod reader;

@@ -1,6 +1,7 @@
 //! [`CloudWatchSink`]: the [`Sink`] that stores events in CloudWatch Logs.
 
 mod destinations;
+mod healthcheck;
 mod stored;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -362,6 +363,6 @@ impl Sink for CloudWatchSink {
     }
 
     async fn health_check(&mut self) -> Result<(), SinkError> {
-        crate::healthcheck::check(&self.client, &self.group).await
+        healthcheck::check(&self.client, &self.group).await
     }
 }

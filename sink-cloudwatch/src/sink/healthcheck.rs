@@ -10,9 +10,9 @@
 use aws_sdk_cloudwatchlogs::Client;
 use event_core::SinkError;
 
+use super::SINK_NAME;
 use crate::error::FailureKind;
 use crate::service;
-use crate::sink::SINK_NAME;
 use crate::template::NameTemplate;
 
 pub(crate) async fn check(client: &Client, group: &NameTemplate) -> Result<(), SinkError> {
