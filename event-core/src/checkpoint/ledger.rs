@@ -330,7 +330,11 @@ impl Ledger {
     /// Raises the dispatch mark to the newest offered resourceVersion when `rv` is above it.
     /// Returns true when the mark moved and must be saved before `rv` reaches a sink.
     pub(crate) fn mark_dispatched(&self, rv: u64) -> bool {
-        let mut state = self.lock();
+        Self::raise_dispatched(&mut self.lock(), rv)
+    }
+
+    /// [`mark_dispatched`](Self::mark_dispatched) under a lock already held.
+    fn raise_dispatched(state: &mut State, rv: u64) -> bool {
         if state.dispatched.is_some_and(|d| d >= rv) {
             return false;
         }
@@ -346,8 +350,8 @@ impl Ledger {
     /// list offered some of `tickets`, its key mark to the newest key that list has offered.
     /// Returns true when a mark moved and must be saved before the batch goes out.
     pub(crate) fn mark_dispatched_batch(&self, max_rv: Option<u64>, tickets: &[Ticket]) -> bool {
-        let mut moved = max_rv.is_some_and(|rv| self.mark_dispatched(rv));
         let mut state = self.lock();
+        let mut moved = max_rv.is_some_and(|rv| Self::raise_dispatched(&mut state, rv));
         for ticket in tickets {
             let Some(key) = ticket.listed.as_ref().map(|l| &l.key) else {
                 continue;
