@@ -183,8 +183,10 @@ pub struct Event {
     /// How many times this event has occurred: `series.count`, then `count`, then 1.
     pub count: u32,
     /// When the event was first observed.
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub first_seen: Timestamp,
     /// When the event was last observed.
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub last_seen: Timestamp,
     /// The API group this occurrence was read from.
     #[serde(default)]

@@ -79,12 +79,12 @@ impl DedupeWindow {
     /// [`repeats`](Self::repeats)).
     pub fn first_sighting(&mut self, event: &Event) -> bool {
         let key = Key::of(event);
-        if self.keys.contains(&key) {
+        // One probe of the set: `insert` answers whether the key was there.
+        if !self.keys.insert(key.clone()) {
             self.repeats += 1;
             return false;
         }
         let at = event.last_seen;
-        self.keys.insert(key.clone());
         self.by_time.entry(at).or_default().push(key);
         self.newest = Some(self.newest.map_or(at, |newest| newest.max(at)));
         self.forget_old();

@@ -11,6 +11,7 @@ use std::io::Write as _;
 
 use jiff::Timestamp;
 use jiff::civil::DateTime;
+use jiff::fmt::temporal::DateTimeParser;
 use jiff::tz::Offset;
 
 /// Parses RFC 3339 text as jiff's `Timestamp::from_str` does.
@@ -23,6 +24,38 @@ pub(crate) fn parse(text: &str) -> Result<Timestamp, jiff::Error> {
         Some(time) => Ok(time),
         None => text.parse(),
     }
+}
+
+/// Reads a `Timestamp` as jiff's `Deserialize` does (the same visitor, the same errors), the
+/// API server's two shapes through the fast path: `#[serde(deserialize_with)]` for the times of
+/// a record, which a history reader decodes twice per record.
+pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Timestamp, D::Error> {
+    struct Visitor;
+
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Timestamp;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a timestamp string")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<Timestamp, E> {
+            match parse_utc(value) {
+                Some(time) => Ok(time),
+                None => DateTimeParser::new()
+                    .parse_timestamp(value)
+                    .map_err(E::custom),
+            }
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Timestamp, E> {
+            self.visit_bytes(value.as_bytes())
+        }
+    }
+
+    deserializer.deserialize_str(Visitor)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.F{1,9}]Z`, or `None` for anything else (other forms, leap seconds,
@@ -171,6 +204,30 @@ mod tests {
     fn times_before_year_zero_are_written_as_jiff_writes_them() {
         let time = Timestamp::MIN;
         assert_eq!(written(time), time.to_string());
+    }
+
+    #[test]
+    fn a_record_time_is_read_as_jiffs_deserialize_reads_it() {
+        #[derive(serde::Deserialize)]
+        struct Ours(#[serde(deserialize_with = "deserialize")] Timestamp);
+        for text in [
+            "\"2026-11-24T00:54:05Z\"",
+            "\"2026-11-24T00:54:05.729149Z\"",
+            "\"2026-11-24T00:54:05+01:00\"",
+            "\"2016-12-31T23:59:60Z\"",
+            "\"2026-02-30T00:00:00Z\"",
+            "\"not a time\"",
+            "17",
+            "null",
+        ] {
+            let ours = serde_json::from_str::<Ours>(text).map(|t| t.0);
+            let jiffs = serde_json::from_str::<Timestamp>(text);
+            assert_eq!(
+                ours.map_err(|e| e.to_string()),
+                jiffs.map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
     }
 
     proptest! {
