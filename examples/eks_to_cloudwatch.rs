@@ -10,12 +10,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use examples::exporter::{Cli, Env, Settings, init_logging, run};
 
-/// jemalloc returns the memory of the initial list (every live event of the cluster, decoded
-/// at once) to the system within seconds; glibc's malloc keeps most of it as the process's
-/// steady size. BENCHMARKS.md has the figures of both.
+// jemalloc does not build for MSVC targets.
 #[cfg(not(target_env = "msvc"))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+mod allocator;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -16,6 +16,10 @@
 //! crate's `history` feature), the query and the table (the `event-history` crate:
 //! `event_history::History`, `event_history::Printer`). See `examples/HISTORY.md`.
 
+// jemalloc does not build for MSVC targets.
+#[cfg(not(target_env = "msvc"))]
+mod allocator;
+
 use std::error::Error;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
