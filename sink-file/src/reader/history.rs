@@ -31,6 +31,7 @@ const READ_AHEAD: usize = 1024;
 
 /// Events handed from the reading thread to the consumer at once: one wake-up per chunk, not
 /// per event.
+#[cfg(feature = "history")]
 const CHUNK: usize = 64;
 
 /// Reads an archive written by [`FileSink`](crate::FileSink) as a
