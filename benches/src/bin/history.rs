@@ -17,8 +17,9 @@
 //!    within a batch they are a few seconds out of order, as a pipeline's batches mix them.
 //!    Then `event_history --dir … --since 24h --now … -A` is run with `-o json` and with the
 //!    default table, its stdout drained by this process: wall time, records/s and peak RSS
-//!    (`VmHWM`, sampled every 5 ms). The JSON output is checked: oldest first, each
-//!    occurrence (uid + resourceVersion) once, as many as were written.
+//!    (`VmHWM`, sampled every 5 ms). The JSON output is spooled to a temporary file and
+//!    checked once the binary has exited: oldest first, each occurrence (uid +
+//!    resourceVersion) once, as many as were written.
 //! 2. CloudWatch: `--cloudwatch` occurrences (default 100,000) over the last 24 hours (ending
 //!    30 minutes ago: moto takes nothing older than 14 days), stored by `CloudWatchSink`
 //!    (one log stream per namespace), then read with `event_history --log-group … -o json`
@@ -31,7 +32,7 @@
 //! check of its output.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -306,7 +307,10 @@ impl Run {
     }
 }
 
-/// Runs the binary with `args`, draining its stdout (and decoding it when `json`).
+/// Runs the binary with `args`, draining its stdout, and decoding it when `json`.
+///
+/// The JSON is spooled to a temporary file as it comes and decoded once the binary has exited:
+/// decoding it on the fly took a core of this 2-core machine from the binary measured.
 fn run(binary: &Path, args: &[String], env: &[(&str, &str)], json: bool) -> Result<Run, BoxError> {
     let started = Instant::now();
     let mut child = Command::new(binary)
@@ -317,36 +321,23 @@ fn run(binary: &Path, args: &[String], env: &[(&str, &str)], json: bool) -> Resu
         .stderr(Stdio::inherit())
         .spawn()?;
     let sampler = Sampler::start(child.id(), Duration::from_millis(5));
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut reader = BufReader::with_capacity(1 << 20, stdout);
-    let (mut lines, mut bytes) = (0u64, 0u64);
-    let mut records = Vec::new();
-    let mut line = Vec::new();
-    if json {
-        loop {
-            line.clear();
-            let read = reader.read_until(b'\n', &mut line)?;
-            if read == 0 {
-                break;
-            }
-            lines += 1;
-            bytes += read as u64;
-            let record: Record<'_> = serde_json::from_slice(&line)?;
-            records.push((
-                record.uid.into_owned(),
-                record.resource_version.into_owned(),
-                record.last_seen,
-            ));
-        }
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut spool = if json {
+        Some(tempfile::tempfile()?)
     } else {
-        let mut buffer = vec![0; 1 << 20];
-        loop {
-            let read = reader.read(&mut buffer)?;
-            if read == 0 {
-                break;
-            }
-            bytes += read as u64;
-            lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+        None
+    };
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let read = stdout.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        bytes += read as u64;
+        lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+        if let Some(spool) = &mut spool {
+            spool.write_all(&buffer[..read])?;
         }
     }
     // Read once it has exited and before it is reaped: a zombie's CPU times are final.
@@ -357,6 +348,10 @@ fn run(binary: &Path, args: &[String], env: &[(&str, &str)], json: bool) -> Resu
     if !status.success() {
         return Err(format!("event_history exited with {status}").into());
     }
+    let records = match spool {
+        Some(spool) => decode(spool)?,
+        None => Vec::new(),
+    };
     let peak_kib = samples.iter().map(|s| s.memory.peak_kib).max().unwrap_or(0);
     Ok(Run {
         wall,
@@ -366,6 +361,26 @@ fn run(binary: &Path, args: &[String], env: &[(&str, &str)], json: bool) -> Resu
         bytes,
         records,
     })
+}
+
+/// The identity and time of every JSON record in `spool`, in order.
+fn decode(mut spool: std::fs::File) -> Result<Vec<(String, String, Timestamp)>, BoxError> {
+    spool.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::with_capacity(1 << 20, spool);
+    let mut records = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(records);
+        }
+        let record: Record<'_> = serde_json::from_slice(&line)?;
+        records.push((
+            record.uid.into_owned(),
+            record.resource_version.into_owned(),
+            record.last_seen,
+        ));
+    }
 }
 
 /// The CPU seconds of child `pid` once it has exited (is a zombie), waiting up to 5 s.
