@@ -311,17 +311,11 @@ impl Change {
 mod tests {
     use super::super::convert::{EventView, event_json};
     use super::super::model::CoreEvent;
-    use super::super::resource::{ALL, Resource, ResourceDef};
+    use super::super::resource::{Resource, by_kind};
     use super::{Body, Key, Stored};
     use tokio::time::Instant;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-cluster/");
-
-    fn events_def(group: &str) -> ResourceDef {
-        *ALL.iter()
-            .find(|d| d.resource == Resource::Events && d.group == group)
-            .unwrap()
-    }
 
     #[test]
     fn stored_events_render_the_bytes_their_parsed_form_serializes_to_in_both_views() {
@@ -342,11 +336,11 @@ mod tests {
                 Instant::now(),
             );
             ev.metadata.resource_version = "77".into();
-            for (group, view) in [
-                ("", EventView::Core),
-                ("events.k8s.io", EventView::EventsV1),
+            for (api_version, view) in [
+                ("v1", EventView::Core),
+                ("events.k8s.io/v1", EventView::EventsV1),
             ] {
-                let def = events_def(group);
+                let def = by_kind(api_version, "Event").unwrap();
                 for typed in [true, false] {
                     assert_eq!(
                         stored.render(&def, typed).unwrap(),

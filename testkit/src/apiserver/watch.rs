@@ -279,24 +279,18 @@ fn bookmark_line(def: &ResourceDef, rv: u64, initial_events_end: bool) -> Bytes 
 
 #[cfg(test)]
 mod tests {
-    use super::super::resource::{ALL, Resource};
+    use super::super::resource::by_kind;
     use super::*;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-cluster/");
 
-    fn events_def(group: &str) -> ResourceDef {
-        *ALL.iter()
-            .find(|d| d.resource == Resource::Events && d.group == group)
-            .unwrap()
-    }
-
     #[test]
     fn initial_events_end_bookmarks_match_the_recorded_ones_byte_for_byte() {
-        for (file, group) in [
-            ("watch-core-v1-with-series-and-ttl.jsonl", ""),
+        for (file, api_version) in [
+            ("watch-core-v1-with-series-and-ttl.jsonl", "v1"),
             (
                 "watch-events.k8s.io-v1-with-series-and-ttl.jsonl",
-                "events.k8s.io",
+                "events.k8s.io/v1",
             ),
         ] {
             let text = std::fs::read_to_string(format!("{FIXTURES}{file}")).unwrap();
@@ -304,14 +298,14 @@ mod tests {
                 .lines()
                 .find(|l| l.contains(r#""type":"BOOKMARK""#))
                 .unwrap();
-            let ours = bookmark_line(&events_def(group), 285, true);
+            let ours = bookmark_line(&by_kind(api_version, "Event").unwrap(), 285, true);
             assert_eq!(std::str::from_utf8(&ours).unwrap(), format!("{recorded}\n"));
         }
     }
 
     #[test]
     fn bookmarks_of_other_kinds_carry_kind_api_version_and_resource_version() {
-        let lease = *ALL.iter().find(|d| d.resource == Resource::Leases).unwrap();
+        let lease = by_kind("coordination.k8s.io/v1", "Lease").unwrap();
         let line = bookmark_line(&lease, 9, false);
         assert_eq!(
             std::str::from_utf8(&line).unwrap(),
