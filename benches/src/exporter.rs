@@ -79,20 +79,7 @@ pub struct Exporter {
 ///
 /// [`ExporterError::NotBuilt`] when it is not there.
 pub fn binary() -> Result<PathBuf, ExporterError> {
-    let path = match std::env::var_os(EXPORTER_ENV) {
-        Some(path) => PathBuf::from(path),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_path_buf))
-            .unwrap_or_default()
-            .join("examples")
-            .join("eks_to_cloudwatch"),
-    };
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(ExporterError::NotBuilt(path))
-    }
+    crate::example::locate("eks_to_cloudwatch", EXPORTER_ENV).map_err(ExporterError::NotBuilt)
 }
 
 impl Run {

@@ -9,7 +9,8 @@
 //! - This library: what they share. [`fixtures`] replicates the recorded watch streams,
 //!   [`work`] is the per-event work and a null sink, [`process`] reads memory and CPU time
 //!   from `/proc`, [`python`] runs the scripts of `python/`, [`stats`] summarizes,
-//!   [`callgrind`] counts instructions, and [`machine`] says what the figures were taken on.
+//!   [`callgrind`] counts instructions, [`example`] finds the binaries the benches run, and
+//!   [`machine`] says what the figures were taken on.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -18,6 +19,7 @@
 pub mod callgrind;
 pub mod cluster;
 pub mod consumer;
+pub mod example;
 pub mod exporter;
 pub mod fixtures;
 pub mod ledgers;

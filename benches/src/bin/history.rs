@@ -102,24 +102,13 @@ async fn main() -> Result<(), BoxError> {
 }
 
 fn binary() -> Result<PathBuf, BoxError> {
-    let path = match std::env::var_os(BINARY_ENV) {
-        Some(path) => PathBuf::from(path),
-        None => std::env::current_exe()?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-            .join("examples")
-            .join("event_history"),
-    };
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
+    benches::example::locate("event_history", BINARY_ENV).map_err(|path| {
+        format!(
             "event_history is not built at {}: run `cargo build --release -p examples --example event_history` (or set {BINARY_ENV})",
             path.display()
         )
-        .into())
-    }
+        .into()
+    })
 }
 
 /// The recorded events of both APIs, normalized as the pipeline stores them.
