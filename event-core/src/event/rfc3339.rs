@@ -20,9 +20,15 @@ use jiff::tz::Offset;
 ///
 /// jiff's error, for text that is not a time it can hold.
 pub(crate) fn parse(text: &str) -> Result<Timestamp, jiff::Error> {
-    match parse_utc(text.as_bytes()) {
+    parse_bytes(text.as_bytes())
+}
+
+/// [`parse`] of bytes, as jiff's parser (which `from_str` and `Deserialize` both use) takes
+/// them.
+fn parse_bytes(text: &[u8]) -> Result<Timestamp, jiff::Error> {
+    match parse_utc(text) {
         Some(time) => Ok(time),
-        None => text.parse(),
+        None => DateTimeParser::new().parse_timestamp(text),
     }
 }
 
@@ -42,12 +48,7 @@ pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
         }
 
         fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<Timestamp, E> {
-            match parse_utc(value) {
-                Some(time) => Ok(time),
-                None => DateTimeParser::new()
-                    .parse_timestamp(value)
-                    .map_err(E::custom),
-            }
+            parse_bytes(value).map_err(E::custom)
         }
 
         fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Timestamp, E> {
